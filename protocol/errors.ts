@@ -52,7 +52,12 @@ export const CLOSE_CODES = {
 
 /** True when a client should not reconnect by itself after this close code. */
 export function isTerminalClose(code: number): boolean {
-  return code >= 4400 && code < 4500 && code !== CLOSE_CODES.RATE_LIMITED && code !== CLOSE_CODES.TOO_MANY_CONNECTIONS;
+  return (
+    code >= 4400 &&
+    code < 4500 &&
+    code !== CLOSE_CODES.RATE_LIMITED &&
+    code !== CLOSE_CODES.TOO_MANY_CONNECTIONS
+  );
 }
 
 /** The one error type of the protocol layer; `ref` echoes the request it answers. */

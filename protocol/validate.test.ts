@@ -31,7 +31,8 @@ describe('validators', () => {
   it('int: integers in range only', () => {
     const n = int({ min: 0, max: 10 });
     ok(validate(n, 10).ok);
-    for (const bad of [-1, 11, 1.5, Number.NaN, Number.POSITIVE_INFINITY, '1', null, true]) rejects(n, bad, '');
+    for (const bad of [-1, 11, 1.5, Number.NaN, Number.POSITIVE_INFINITY, '1', null, true])
+      rejects(n, bad, '');
   });
 
   it('boolean, literal, oneOf, nullable', () => {

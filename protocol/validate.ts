@@ -44,7 +44,9 @@ export function string(opts: { min?: number; max: number; pattern?: RegExp }): C
   const { min = 0, max, pattern } = opts;
   const what = `string of length ${min}..${max}${pattern ? ` matching ${pattern}` : ''}`;
   return (v, p) =>
-    typeof v === 'string' && v.length >= min && v.length <= max && (!pattern || pattern.test(v)) ? v : fail(p, what);
+    typeof v === 'string' && v.length >= min && v.length <= max && (!pattern || pattern.test(v))
+      ? v
+      : fail(p, what);
 }
 
 export function int(opts: { min: number; max: number }): Check<number> {
@@ -68,14 +70,17 @@ export function oneOf<const T extends string>(values: readonly T[]): Check<T> {
 export function array<T>(item: Check<T>, opts: { max: number; min?: number }): Check<T[]> {
   const { max, min = 0 } = opts;
   return (v, p) => {
-    if (!Array.isArray(v) || v.length < min || v.length > max) return fail(p, `array of ${min}..${max} items`);
+    if (!Array.isArray(v) || v.length < min || v.length > max)
+      return fail(p, `array of ${min}..${max} items`);
     for (let i = 0; i < v.length; i++) item(v[i], `${p}[${i}]`);
     return v as T[];
   };
 }
 
 export function optional<T>(check: Check<T>): Check<T | undefined> & { optional: true } {
-  const c = ((v, p) => (v === undefined ? undefined : check(v, p))) as Check<T | undefined> & { optional: true };
+  const c = ((v, p) => (v === undefined ? undefined : check(v, p))) as Check<T | undefined> & {
+    optional: true;
+  };
   c.optional = true;
   return c;
 }
@@ -131,7 +136,8 @@ export function tagged<const F extends string, M extends Record<string, Check<un
   return (v, p) => {
     if (typeof v !== 'object' || v === null) return fail(p, 'object');
     const tag = (v as Record<string, unknown>)[field];
-    if (typeof tag !== 'string' || !Object.hasOwn(variants, tag)) return fail(p ? `${p}.${field}` : field, what);
+    if (typeof tag !== 'string' || !Object.hasOwn(variants, tag))
+      return fail(p ? `${p}.${field}` : field, what);
     return variants[tag]!(v, p) as Infer<M[keyof M]>;
   };
 }
