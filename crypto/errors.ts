@@ -13,6 +13,8 @@ export type CryptoErrorCode =
   | 'TOO_OLD' // outside the accepted window (counter or epoch)
   | 'EXPIRED' // a token past its expiry
   | 'UNKNOWN_KEY' // no key for this key id / epoch / sender
+  | 'MISMATCH' // authentic, but bound to another sender, recipient, context or server than expected
+  | 'KEY_REJECTED' // a key refused by policy: a removed sender, a conflicting copy, an epoch too far ahead
   | 'NONCE_REUSE'; // an attempt to encrypt twice under one key and nonce
 
 export class CryptoError extends Error {
