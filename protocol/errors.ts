@@ -50,6 +50,32 @@ export const CLOSE_CODES = {
   BANNED: 4441,
 } as const satisfies Partial<Record<ErrorCode, number>>;
 
+/** Errors after which the server closes the connection; the rest answer a request and go on. */
+const FATAL: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'AUTH_FAILED',
+  'POW_REQUIRED',
+  'UNSUPPORTED_VERSION',
+  'TOO_MANY_CONNECTIONS',
+  'SLOW_CONSUMER',
+  'TIMEOUT',
+  'KICKED',
+  'BANNED',
+  'SHUTTING_DOWN',
+]);
+
+export function isFatal(code: ErrorCode): boolean {
+  return FATAL.has(code);
+}
+
+const CODE_BY_CLOSE = new Map<number, ErrorCode>(
+  Object.entries(CLOSE_CODES).map(([code, close]) => [close, code as ErrorCode]),
+);
+
+/** The error code a 4xxx close status stands for, if it is one of ours. */
+export function errorCodeForClose(close: number): ErrorCode | undefined {
+  return CODE_BY_CLOSE.get(close);
+}
+
 /** True when a client should not reconnect by itself after this close code. */
 export function isTerminalClose(code: number): boolean {
   return (

@@ -35,7 +35,7 @@ export const userId = base64url({ min: 33, max: 33 });
 /** Channel ids are server-made: short lowercase base32/alnum. */
 export const channelId = string({ min: 1, max: 32, pattern: /^[a-z0-9_-]+$/ });
 const topic = string({ min: 1, max: 128 });
-const room = string({ min: 1, max: 64 });
+const room = string({ min: 1, max: 128 });
 const displayName = string({ min: 1, max: 64, pattern: /^[^\p{Cc}\p{Cf}]+$/u });
 const role = string({ min: 1, max: 32, pattern: /^[a-z][a-z0-9_-]*$/ });
 const blob = base64url({ max: 1 << 20 });

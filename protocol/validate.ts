@@ -10,6 +10,11 @@
  * per parse. The cost is that we maintain it, which these few lines allow.
  */
 
+/**
+ * A checker narrows or throws. Checkers validate; they do not convert: `object` and
+ * `array` return their input as-is (no copy on the hot path), so a checker that
+ * returned a converted value inside them would be ignored. Convert after validating.
+ */
 export type Check<T> = (value: unknown, path: string) => T;
 
 /** Thrown by a checker; caught by `validate`, which turns it into a result. */

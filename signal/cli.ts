@@ -4,9 +4,9 @@
  *
  * Exit codes: 0 ok, 1 runtime failure, 2 usage error.
  */
-import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { ADMIN_USAGE, banCommand, inviteCommand, keysCommand, UsageError } from './cli-admin.ts';
 import { startServer } from './server.ts';
 import { VERSION } from './version.ts';
 
@@ -14,19 +14,17 @@ const USAGE = `tincan ${VERSION}: self-hosted, end-to-end encrypted voice and te
 
 usage: tincan <command> [options]
 
-commands:
   serve              run the server (the default of \`npm start\`)
+    --host HOST        address to listen on (default $HOST or 127.0.0.1; 0.0.0.0 to expose)
+    --port PORT        port (default $PORT or 8080; 0 picks a free one)
+    --data DIR         data directory (default $TINCAN_DATA or ./data)
+    --config FILE      a tincan.toml (default <data>/tincan.toml when present)
+
+${ADMIN_USAGE}
+
   help               show this text
-
-serve options:
-  --host HOST        address to listen on (default $HOST or 127.0.0.1; 0.0.0.0 to expose)
-  --port PORT        port (default $PORT or 8080; 0 picks a free one)
-  --data DIR         data directory (default $TINCAN_DATA or ./data)
+  --version          print the version
 `;
-
-export class UsageError extends Error {
-  readonly exitCode = 2;
-}
 
 function parsePort(value: string): number {
   const port = Number(value);
@@ -41,6 +39,7 @@ async function serve(argv: string[]): Promise<void> {
       host: { type: 'string' },
       port: { type: 'string' },
       data: { type: 'string' },
+      config: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -52,11 +51,15 @@ async function serve(argv: string[]): Promise<void> {
   const host = values.host ?? process.env.HOST ?? '127.0.0.1';
   const port = parsePort(values.port ?? process.env.PORT ?? '8080');
   const dataDir = resolve(values.data ?? process.env.TINCAN_DATA ?? './data');
-  await mkdir(dataDir, { recursive: true });
-  const server = await startServer({ host, port, dataDir });
+  const server = await startServer({ host, port, dataDir, configPath: values.config });
   console.log(`tincan ${VERSION} serving on ${server.url}`);
+  console.log(`server key fingerprint: ${server.identity.fingerprint}  (data: ${dataDir})`);
+  if (server.adminInvite) {
+    console.log('\nfirst start: open this one-time admin invite link (valid 7 days, one use):');
+    console.log(`  ${server.adminInvite}\n`);
+  }
   const stop = (signal: string) => {
-    console.log(`tincan: ${signal}, shutting down`);
+    console.log(`tincan: ${signal}, telling clients and shutting down`);
     server.close().then(
       () => process.exit(0),
       () => process.exit(1),
@@ -72,6 +75,16 @@ export async function main(argv: string[]): Promise<number> {
     switch (command) {
       case 'serve':
         await serve(rest);
+        return 0;
+      case 'invite':
+        await inviteCommand(rest);
+        return 0;
+      case 'keys':
+        await keysCommand(rest);
+        return 0;
+      case 'ban':
+      case 'unban':
+        await banCommand(rest, command === 'unban');
         return 0;
       case 'help':
       case '--help':

@@ -5,6 +5,9 @@
 
 type Labels = Record<string, string>;
 
+/** Adds `by` (default 1) to the counter for these labels. */
+export type Counter = (labels?: Labels, by?: number) => void;
+
 function labelText(labels: Labels | undefined): string {
   if (!labels) return '';
   const parts = Object.entries(labels).map(
@@ -17,7 +20,7 @@ export class Metrics {
   private readonly counters = new Map<string, { help: string; values: Map<string, number> }>();
   private readonly gauges = new Map<string, { help: string; read: () => number | [Labels, number][] }>();
 
-  counter(name: string, help: string): (labels?: Labels, by?: number) => void {
+  counter(name: string, help: string): Counter {
     const entry = { help, values: new Map<string, number>() };
     this.counters.set(name, entry);
     return (labels, by = 1) => {

@@ -4,7 +4,7 @@
  * frames, queues, and closes with the right code.
  */
 import type { WebSocket } from 'ws';
-import { CLOSE_CODES, type ErrorCode, ProtocolError } from '../protocol/errors.ts';
+import { CLOSE_CODES, type ErrorCode, isFatal, ProtocolError } from '../protocol/errors.ts';
 import type { TokenBucket } from './rate-limit.ts';
 
 export type SessionState = 'hello' | 'authed' | 'closed';
@@ -37,6 +37,8 @@ export class Session {
   voice: VoiceState | undefined;
   bucket: TokenBucket | undefined;
   alive = true;
+  /** Rate-limited frames so far; a client that keeps flooding is disconnected. */
+  strikes = 0;
   readonly connectedAt = Date.now();
 
   constructor(
@@ -67,10 +69,10 @@ export class Session {
     return true;
   }
 
-  /** Answers a request or reports a non-fatal error; fatal codes also close. */
+  /** Answers a request or reports an error; fatal codes also close (see protocol/errors.ts). */
   fail(error: ProtocolError): void {
     this.send({ type: 'error', code: error.code, message: error.message, ref: error.ref });
-    if (error.closeCode !== undefined) this.close(error.code, error.message, false);
+    if (isFatal(error.code)) this.close(error.code, error.message, false);
   }
 
   /** Closes with the code's 4xxx close status; sends an error frame first unless told not to. */

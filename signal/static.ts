@@ -43,7 +43,10 @@ export function securityHeaders(res: ServerResponse): void {
   res.setHeader('X-Content-Type-Options', 'nosniff');
   res.setHeader('Referrer-Policy', 'no-referrer');
   res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
-  res.setHeader('Permissions-Policy', 'microphone=(self), camera=(self), display-capture=(self), geolocation=()');
+  res.setHeader(
+    'Permissions-Policy',
+    'microphone=(self), camera=(self), display-capture=(self), geolocation=()',
+  );
 }
 
 export class StaticFiles {

@@ -1,0 +1,116 @@
+/** Channel tree and voice membership requests. */
+import { ProtocolError } from '../../protocol/errors.ts';
+import type { MessageOf } from '../../protocol/messages.ts';
+import type { Hub } from '../hub.ts';
+import type { Session } from '../session.ts';
+import { type Reply, requirePermission } from './common.ts';
+
+function requireManage(hub: Hub, session: Session): void {
+  requirePermission(session, 'manage_channels');
+  if (hub.options.fixedChannels)
+    throw ProtocolError.notAllowed('the channel structure is fixed by the server config');
+}
+
+export function createChannel(hub: Hub, session: Session, msg: MessageOf<'channel.create'>): Reply {
+  requireManage(hub, session);
+  const c = hub.channels.create(
+    { name: msg.name, kind: msg.kind, parent: msg.parent, settings: msg.settings },
+    hub.now(),
+  );
+  hub.store.audit({
+    actor: session.user!.key,
+    action: 'channel.create',
+    target: c.id,
+    detail: { kind: c.kind },
+  });
+  return { channel: c.id };
+}
+
+export function updateChannel(hub: Hub, session: Session, msg: MessageOf<'channel.update'>): Reply {
+  // Locking a room is a moderator's act too; other settings need manage_channels.
+  const onlyLock = Object.keys(msg.settings).every((k) => k === 'locked');
+  if (onlyLock && (session.can('mute') || session.can('move'))) {
+    if (!hub.channels.get(msg.channel)) throw new ProtocolError('NOT_FOUND', 'no such channel');
+  } else requireManage(hub, session);
+  hub.channels.update(msg.channel, msg.settings);
+  hub.store.audit({
+    actor: session.user!.key,
+    action: 'channel.update',
+    target: msg.channel,
+    detail: { fields: Object.keys(msg.settings).join(',') },
+  });
+  return {};
+}
+
+export function deleteChannel(hub: Hub, session: Session, msg: MessageOf<'channel.delete'>): Reply {
+  requireManage(hub, session);
+  const removed = hub.channels.delete(msg.channel);
+  for (const s of hub.sessions) {
+    if (s.voice && removed.includes(s.voice.channel)) {
+      s.voice = undefined;
+      if (s.user) hub.pushPresence(s.user.key);
+    }
+  }
+  hub.store.audit({ actor: session.user!.key, action: 'channel.delete', target: msg.channel });
+  return { removed };
+}
+
+export function moveChannel(hub: Hub, session: Session, msg: MessageOf<'channel.move'>): Reply {
+  requireManage(hub, session);
+  hub.channels.move(msg.channel, msg.parent ?? null, msg.index);
+  hub.store.audit({ actor: session.user!.key, action: 'channel.move', target: msg.channel });
+  return {};
+}
+
+/** Puts a session in a voice channel (one at a time per session), after limit and lock checks. */
+export function enterVoice(hub: Hub, session: Session, channelId: string, bypassLimits: boolean): void {
+  const channel = hub.channels.get(channelId);
+  if (!channel) throw new ProtocolError('NOT_FOUND', 'no such channel');
+  if (channel.kind !== 'voice') throw new ProtocolError('CONFLICT', 'not a voice channel');
+  if (session.voice?.channel === channelId) return;
+  if (!bypassLimits) {
+    if (channel.locked && !session.can('join_locked'))
+      throw ProtocolError.notAllowed('the channel is locked');
+    if (
+      channel.userLimit > 0 &&
+      hub.voiceOccupancy(channelId) >= channel.userLimit &&
+      !session.can('join_locked')
+    ) {
+      throw new ProtocolError('CONFLICT', 'the channel is full');
+    }
+  }
+  session.voice = {
+    channel: channelId,
+    muted: session.voice?.muted ?? false,
+    deafened: session.voice?.deafened ?? false,
+  };
+  hub.channels.touch(channelId, hub.now());
+  hub.pushPresence(session.user!.key);
+}
+
+export function joinVoice(hub: Hub, session: Session, msg: MessageOf<'voice.join'>): Reply {
+  enterVoice(hub, session, msg.channel, false);
+  const channel = hub.channels.get(msg.channel)!;
+  return {
+    channel: channel.id,
+    bitrate: channel.bitrate,
+    meshLimit: channel.meshLimit,
+    canSpeak: session.can('speak') && !hub.serverMuted.has(session.user!.key),
+  };
+}
+
+export function leaveVoice(hub: Hub, session: Session): Reply {
+  if (session.voice) {
+    hub.channels.touch(session.voice.channel, hub.now());
+    session.voice = undefined;
+    hub.pushPresence(session.user!.key);
+  }
+  return {};
+}
+
+export function setVoiceState(hub: Hub, session: Session, msg: MessageOf<'voice.state'>): Reply {
+  if (!session.voice) throw new ProtocolError('CONFLICT', 'not in a voice channel');
+  session.voice = { ...session.voice, muted: msg.muted, deafened: msg.deafened };
+  hub.pushPresence(session.user!.key);
+  return {};
+}
