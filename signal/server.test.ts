@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { WebSocket } from 'ws';
+import { connect, member, nextMessage, startTestServer } from '../test/helpers/signal.ts';
 import { type RunningServer, startServer } from './server.ts';
 
 describe('HTTP server', () => {
@@ -10,7 +12,12 @@ describe('HTTP server', () => {
 
   before(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'tincan-http-'));
-    server = await startServer({ host: '127.0.0.1', port: 0, dataDir });
+    server = await startServer({
+      host: '127.0.0.1',
+      port: 0,
+      dataDir,
+      log: { info: () => undefined, warn: () => undefined },
+    });
   });
   after(async () => {
     await server.close();
@@ -47,5 +54,56 @@ describe('HTTP server', () => {
   it('refuses methods other than GET and HEAD', async () => {
     const res = await fetch(`${server.url}/healthz`, { method: 'POST' });
     assert.equal(res.status, 405);
+  });
+});
+
+describe('server lifecycle and metrics', () => {
+  it('exposes Prometheus metrics that count connections and rejections', async () => {
+    const alice = member(['member']);
+    const t = await startTestServer({ authorizedKeys: alice.line });
+    try {
+      const c = await connect(t, alice.identity);
+      await assert.rejects(c.request('channel.create', { name: 'x', kind: 'text' }));
+      const text = await (await fetch(`${t.server.url}/metrics`)).text();
+      assert.match(text, /^# TYPE tincan_connections gauge$/m);
+      assert.match(text, /^tincan_connections 1$/m);
+      assert.match(text, /^tincan_rejections_total\{code="NOT_ALLOWED"\} 1$/m);
+      assert.match(text, /^tincan_auth_total\{result="ok"\} 1$/m);
+      assert.match(text, /^tincan_store_bytes \d+$/m);
+      c.close();
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('tells clients it is shutting down (4001, retryable) and keeps state for the restart', async () => {
+    const alice = member(['member']);
+    const t = await startTestServer({ authorizedKeys: alice.line });
+    const c = await connect(t, alice.identity);
+    const closed = nextMessage(c, 'close');
+    await t.server.close();
+    assert.equal((await closed).code, 4001);
+    await t.close();
+  });
+
+  it('refuses WebSocket upgrades from a foreign origin and on other paths', async () => {
+    const t = await startTestServer();
+    try {
+      const status = (path: string, origin?: string) =>
+        new Promise<number>((resolve) => {
+          const ws = new WebSocket(`${t.server.url.replace('http', 'ws')}${path}`, origin ? { origin } : {});
+          ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+          ws.on('open', () => {
+            resolve(101);
+            ws.close();
+          });
+          ws.on('error', () => undefined);
+        });
+      assert.equal(await status('/ws', 'https://evil.example'), 403);
+      assert.equal(await status('/elsewhere'), 404);
+      assert.equal(await status('/ws', t.server.url), 101);
+    } finally {
+      await t.close();
+    }
   });
 });

@@ -72,7 +72,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   await allowlist.start();
   const state = store.loadChannelState();
   const channels = new ChannelTree(state);
-  if (!state) seedChannels(channels, fixedChannels);
+  if (!state) {
+    seedChannels(channels, fixedChannels);
+    store.saveChannelState(channels.encodeState());
+  }
   const metrics = new Metrics();
   const hub = new Hub({ options: hubOptions, identity, store, members, channels, metrics, log });
   hub.start();
