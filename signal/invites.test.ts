@@ -30,8 +30,8 @@ describe('invites', () => {
     );
 
   it('prints a one-time admin invite on a fresh data dir that makes its redeemer admin', async () => {
-    const link = t.server.adminInvite;
-    assert.ok(link?.includes('/#invite='), `expected an invite link, got ${link}`);
+    const link = t.server.adminInvite ?? '';
+    assert.ok(link.includes('/#invite='), `expected an invite link, got ${link}`);
     const token = link.split('#invite=')[1]!;
     const first = generateIdentity();
     const c = await connect(t, first, { invite: token, name: 'owner' });
