@@ -119,6 +119,8 @@ export const clientMessages = {
   'member.move': request('member.move', { member: userId, channel: channelId }),
   'member.roles': request('member.roles', { member: userId, roles: array(role, { min: 1, max: 8 }) }),
   'member.list': request('member.list', {}),
+  /** Leave the server for good: the key stops being a member (a file-listed key stays listed). */
+  'server.leave': request('server.leave', {}),
   'invite.create': request('invite.create', {
     role,
     /** Lifetime in seconds. */

@@ -91,6 +91,7 @@ export async function authenticate(hub: Hub, session: Session, msg: AuthMessage)
       limits: { maxFrameBytes: hub.options.maxFrameBytes, maxUploadBytes: hub.options.maxUploadBytes },
     },
     channels: hub.channelsState(),
+    epoch: hub.epoch,
     members: hub.members.list().map((m) => hub.presenceOf(m.key) ?? m),
   });
   hub.pushPresence(user.key);

@@ -214,3 +214,33 @@ describe('signal hub', () => {
     });
   });
 });
+
+describe('membership epoch', () => {
+  it('rises on kick, ban and leave, and is announced with member.removed', async () => {
+    const a = member(['admin'], 'a');
+    const x = member(['member'], 'x');
+    const y = member(['member'], 'y');
+    const t = await startTestServer({ authorizedKeys: a.line });
+    try {
+      const admin = await connect(t, a.identity);
+      assert.equal(admin.welcome.epoch, 0);
+      const inv = async () => String((await admin.request('invite.create', { role: 'member', expiresIn: 600, maxUses: 1 })).token);
+      const cx = await connect(t, x.identity, { invite: await inv(), name: 'x' });
+      const cy = await connect(t, y.identity, { invite: await inv(), name: 'y' });
+      const removed = nextMessage(admin, 'member.removed', (m) => m.key === x.key);
+      await admin.request('member.kick', { member: x.key });
+      assert.equal((await removed).epoch, 1);
+      const left = nextMessage(admin, 'member.removed', (m) => m.key === y.key);
+      await cy.request('server.leave');
+      assert.deepEqual([(await left).reason, (await left).epoch], ['leave', 2]);
+      await assert.rejects(connect(t, y.identity), (e) => codeOf(e) === 'AUTH_FAILED', 'left for good');
+      cx.close();
+      admin.close();
+      const again = await connect(t, a.identity);
+      assert.equal(again.welcome.epoch, 2, 'the epoch survives in the store');
+      again.close();
+    } finally {
+      await t.close();
+    }
+  });
+});

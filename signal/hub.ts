@@ -418,6 +418,22 @@ export class Hub {
     return toBase64url(this.channels.encodeState());
   }
 
+  /**
+   * The membership epoch: a server-wide counter raised whenever a member is removed.
+   * Clients start a new group-key epoch when it rises, so removed members cannot
+   * read what follows (crypto/group-keys.ts). It is metadata, not content.
+   */
+  get epoch(): number {
+    return Number(this.store.getSetting('epoch') ?? '0');
+  }
+
+  /** Raises the epoch and tells everyone who left and the new epoch. */
+  memberRemoved(key: string, reason: 'kick' | 'ban' | 'leave'): void {
+    const epoch = this.epoch + 1;
+    this.store.setSetting('epoch', String(epoch));
+    this.broadcast({ type: 'member.removed', key, reason, epoch });
+  }
+
   voiceOccupancy(channel: string): number {
     let n = 0;
     for (const s of this.sessions) if (s.voice?.channel === channel) n++;
@@ -442,7 +458,10 @@ export class Hub {
     this.authBuckets.sweep(now);
     this.identityBuckets.sweep(now);
     this.channels.sweepEphemeral(now, (id) => this.voiceOccupancy(id) > 0);
-    for (const key of this.members.newlyBanned()) this.disconnectUser(key, 'BANNED', 'banned');
+    for (const key of this.members.newlyBanned()) {
+      this.disconnectUser(key, 'BANNED', 'banned');
+      this.memberRemoved(key, 'ban');
+    }
   }
 
   /** Tells every client the server is stopping and closes them (retryable). */

@@ -25,6 +25,7 @@ import { appendLog, compactLog, fetchLog } from './logs.ts';
 import {
   banMember,
   kickMember,
+  leaveServer,
   listMembers,
   moveMember,
   muteMember,
@@ -67,6 +68,8 @@ export async function handleRequest(hub: Hub, session: Session, msg: RequestMess
       return setMemberRoles(hub, session, msg);
     case 'member.list':
       return listMembers(hub);
+    case 'server.leave':
+      return leaveServer(hub, session);
     case 'invite.create': {
       requirePermission(session, 'invite');
       // Only those who may manage roles hand out roles above their own.

@@ -52,7 +52,7 @@ export function kickMember(hub: Hub, session: Session, msg: MessageOf<'member.ki
   hub.store.removeMember(msg.member);
   hub.disconnectUser(msg.member, 'KICKED', msg.reason ?? 'kicked');
   audit(hub, session, 'member.kick', msg.member, msg.reason ? { reason: msg.reason } : undefined);
-  hub.broadcast({ type: 'member.removed', key: msg.member, reason: 'kick' });
+  hub.memberRemoved(msg.member, 'kick');
   return {};
 }
 
@@ -64,7 +64,7 @@ export function banMember(hub: Hub, session: Session, msg: MessageOf<'member.ban
   hub.store.removeMember(msg.member);
   hub.disconnectUser(msg.member, 'BANNED', msg.reason ?? 'banned');
   audit(hub, session, 'member.ban', msg.member, msg.reason ? { reason: msg.reason } : undefined);
-  hub.broadcast({ type: 'member.removed', key: msg.member, reason: 'ban' });
+  hub.memberRemoved(msg.member, 'ban');
   return {};
 }
 
@@ -126,4 +126,16 @@ export function listMembers(hub: Hub): Reply {
     members: hub.members.list().map((m) => hub.presenceOf(m.key)),
     bans: hub.store.listBans().map((b) => ({ key: b.key, reason: b.reason ?? null })),
   };
+}
+
+export function leaveServer(hub: Hub, session: Session): Reply {
+  const key = session.user!.key;
+  hub.store.removeMember(key);
+  hub.store.audit({ actor: key, action: 'member.leave', target: key });
+  hub.memberRemoved(key, 'leave');
+  // Answer first, then end this member's sessions (a normal close: it chose to go).
+  setTimeout(() => {
+    for (const s of [...(hub.byUser.get(key) ?? [])]) s.ws.close(1000, 'left');
+  }, 0);
+  return {};
 }

@@ -25,8 +25,11 @@ export interface Welcome {
   session: string;
   user: { key: string; name: string; roles: string[]; permissions: string[] };
   server: { id: string; name: string; fingerprint: string; open: boolean; fixedChannels: boolean };
+  /** base64url Yjs state of the channel tree. */
   channels: string;
   members: unknown[];
+  /** Membership epoch: group keys rotate when it rises. */
+  epoch: number;
 }
 
 export interface ConnectOptions {
