@@ -134,7 +134,8 @@ export const clientMessages = {
   'invite.revoke': request('invite.revoke', { id: base64url({ min: 16, max: 16 }) }),
   'invite.bundle': request('invite.bundle', {}),
   'turn.credentials': request('turn.credentials', {}),
-  'ticket.create': request('ticket.create', { room }),
+  /** A ticket for a stock y-webrtc client, pinned to `room` (omitted: the server lobby). */
+  'ticket.create': request('ticket.create', { room: optional(room) }),
   'log.append': request('log.append', {
     /** A channel id, or `dm:<a>:<b>` for a DM between two members. */
     log: string({ min: 1, max: 128, pattern: /^[A-Za-z0-9:_-]+$/ }),

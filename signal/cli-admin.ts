@@ -3,6 +3,7 @@
  * data dir directly (SQLite in WAL mode lets them run beside a live server, which
  * notices bans within seconds and reloads authorized_keys on change).
  */
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { publicKeyOf } from '../crypto/identity.ts';
@@ -29,8 +30,12 @@ export const ADMIN_USAGE = `admin commands (all take --data DIR, default $TINCAN
 
 const COMMON = { data: { type: 'string' }, config: { type: 'string' } } as const;
 
+/** The data dir to work on; it must exist (a typo must not create a fresh server's keys). */
 function dataDirOf(value: string | undefined): string {
-  return value ?? process.env.TINCAN_DATA ?? './data';
+  const dir = value ?? process.env.TINCAN_DATA ?? './data';
+  if (!existsSync(dir))
+    throw new UsageError(`no data directory at ${dir} (start the server once, or pass --data DIR)`);
+  return dir;
 }
 
 /** Parses `7d`, `12h`, `30m`, `90s` or plain seconds. */

@@ -7,6 +7,7 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ADMIN_USAGE, banCommand, inviteCommand, keysCommand, UsageError } from './cli-admin.ts';
+import { COTURN_USAGE, coturnConfigCommand } from './cli-coturn.ts';
 import { startServer } from './server.ts';
 import { VERSION } from './version.ts';
 
@@ -21,6 +22,8 @@ usage: tincan <command> [options]
     --config FILE      a tincan.toml (default <data>/tincan.toml when present)
 
 ${ADMIN_USAGE}
+
+${COTURN_USAGE}
 
   help               show this text
   --version          print the version
@@ -85,6 +88,9 @@ export async function main(argv: string[]): Promise<number> {
       case 'ban':
       case 'unban':
         await banCommand(rest, command === 'unban');
+        return 0;
+      case 'coturn-config':
+        await coturnConfigCommand(rest);
         return 0;
       case 'help':
       case '--help':

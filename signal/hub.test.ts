@@ -224,7 +224,8 @@ describe('membership epoch', () => {
     try {
       const admin = await connect(t, a.identity);
       assert.equal(admin.welcome.epoch, 0);
-      const inv = async () => String((await admin.request('invite.create', { role: 'member', expiresIn: 600, maxUses: 1 })).token);
+      const inv = async () =>
+        String((await admin.request('invite.create', { role: 'member', expiresIn: 600, maxUses: 1 })).token);
       const cx = await connect(t, x.identity, { invite: await inv(), name: 'x' });
       const cy = await connect(t, y.identity, { invite: await inv(), name: 'y' });
       const removed = nextMessage(admin, 'member.removed', (m) => m.key === x.key);

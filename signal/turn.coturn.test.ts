@@ -18,7 +18,10 @@ const bob = member(['member'], 'bob');
 
 /** The TURN entry of an iceServers list, checked field by field (the reply is JSON). */
 function turnEntry(iceServers: unknown): { urls: string[]; username: string; credential: string } {
-  assert.ok(Array.isArray(iceServers), `expected iceServers to be an array, got ${JSON.stringify(iceServers)}`);
+  assert.ok(
+    Array.isArray(iceServers),
+    `expected iceServers to be an array, got ${JSON.stringify(iceServers)}`,
+  );
   const entry = (iceServers as IceServer[]).find((s) => s.urls.some((u) => u.startsWith('turn:')));
   assert.ok(entry, `expected a turn: entry in ${JSON.stringify(iceServers)}`);
   assert.equal(typeof entry.username, 'string', 'username');
@@ -80,7 +83,11 @@ describe('TURN credentials with real coturn', { skip: coturnMissing() }, () => {
       ).iceServers,
     );
     assert.equal(expired.credential, turnPassword(SECRET, expired.username), 'the HMAC itself is right');
-    const result = await uclient({ port: coturn.port, username: expired.username, password: expired.credential });
+    const result = await uclient({
+      port: coturn.port,
+      username: expired.username,
+      password: expired.credential,
+    });
     assert.notEqual(result.status, 0, `expected the allocation to be refused\n${result.output.slice(-800)}`);
     assert.equal(result.received, 0, 'nothing relayed');
     assert.match(logFor(expired.username), /Cannot find credentials of user/, 'coturn says why');

@@ -97,11 +97,11 @@ export async function handleRequest(hub: Hub, session: Session, msg: RequestMess
     case 'turn.credentials':
       return { ...mintTurnCredentials(hub.options.turn, session.user!.key, hub.now()) };
     case 'ticket.create': {
-      hub.checkRoomAccess(session, msg.room);
+      const room = hub.checkRoomAccess(session, msg.room ?? '');
       const token = toBase64url(randomBytes(24));
       hub.tickets.set(token, {
         key: session.user!.key,
-        room: msg.room,
+        room,
         expiresAt: hub.now() + TICKET_TTL_MS,
       });
       return { ticket: token, expiresAt: hub.now() + TICKET_TTL_MS };

@@ -8,10 +8,11 @@
  * console warnings/errors and uncaught exceptions are printed with the peer's name
  * (`E2E_CONSOLE=all` prints every console message). Node-only.
  */
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { HubOptions } from '../../signal/options.ts';
 import { type RunningServer, startServer } from '../../signal/server.ts';
 import chromiumConfig from './chromium.json' with { type: 'json' };
 
@@ -35,6 +36,12 @@ export interface E2EOptions {
   peers?: number;
   /** Path each page opens; default `/`. */
   path?: string;
+  /** authorized_keys content written to the data dir before the server starts. */
+  authorizedKeys?: string;
+  /** Hub options over the config (TURN, limits, …). */
+  overrides?: Partial<HubOptions>;
+  /** Runs on each new context before its page opens, e.g. to route test pages. */
+  setupContext?: (context: BrowserContext) => Promise<void>;
 }
 
 export interface E2ESession {
@@ -106,7 +113,9 @@ export async function e2eSession(options: E2EOptions = {}): Promise<E2ESession> 
   try {
     const dataDir = await mkdtemp(join(tmpdir(), 'tincan-e2e-'));
     teardown.push(['removing the data dir', () => rm(dataDir, { recursive: true, force: true })]);
-    const server = await startServer({ host: '127.0.0.1', port: 0, dataDir });
+    if (options.authorizedKeys !== undefined)
+      await writeFile(join(dataDir, 'authorized_keys'), options.authorizedKeys);
+    const server = await startServer({ host: '127.0.0.1', port: 0, dataDir, overrides: options.overrides });
     teardown.push(['the server to close', () => server.close()]);
     const browser = await chromium.launch({
       executablePath: process.env.CHROME_PATH ?? chromiumConfig.executablePath,
@@ -124,6 +133,7 @@ export async function e2eSession(options: E2EOptions = {}): Promise<E2ESession> 
       // tsx compiles with esbuild's keepNames, so functions handed to page.evaluate may
       // call esbuild's `__name` helper, which pages do not have.
       await context.addInitScript({ content: 'globalThis.__name ??= (fn) => fn;' });
+      await options.setupContext?.(context);
       const page = await context.newPage();
       const errors: string[] = [];
       forwardConsole(name, page, errors);
