@@ -105,6 +105,8 @@ export interface ServerView {
   readonly name: Observable<string>;
   readonly fingerprint: string;
   readonly connection: Observable<ConnectionState>;
+  /** While `reconnecting`: connect now instead of waiting for `nextAt` (the UI's "Retry now"). */
+  retryNow(): void;
   readonly me: Observable<{ key: string; name: string; roles: string[]; permissions: string[] } | undefined>;
   readonly channels: Observable<ChannelInfo[]>;
   readonly members: Observable<MemberInfo[]>;
@@ -121,7 +123,10 @@ export interface ServerView {
   ban(key: string, reason?: string): Promise<void>;
   mute(key: string, muted: boolean): Promise<void>;
   createChannel(name: string, kind: 'text' | 'voice', parent?: string): Promise<string>;
-  updateChannel(id: string, settings: Partial<Omit<ChannelInfo, 'id' | 'kind' | 'parent' | 'order'>>): Promise<void>;
+  updateChannel(
+    id: string,
+    settings: Partial<Omit<ChannelInfo, 'id' | 'kind' | 'parent' | 'order'>>,
+  ): Promise<void>;
   deleteChannel(id: string): Promise<void>;
   moveChannel(id: string, parent: string | null, index: number): Promise<void>;
   /** Returns the full link to share. */
