@@ -69,9 +69,10 @@ describe('signal hub', () => {
       );
       await m.request('member.mute', { member: dave.key, muted: true });
       await m.request('member.mute', { member: dave.key, muted: false });
-      // A member may invite guests but not admins.
+      // A member may invite guests and members, but not admins.
       const b = await open(bob);
       await b.request('invite.create', { role: 'guest', expiresIn: 3600, maxUses: 1 });
+      await b.request('invite.create', { role: 'member', expiresIn: 3600, maxUses: 1 });
       await assert.rejects(
         b.request('invite.create', { role: 'admin', expiresIn: 3600, maxUses: 1 }),
         (e) => codeOf(e) === 'NOT_ALLOWED',

@@ -72,9 +72,9 @@ export async function handleRequest(hub: Hub, session: Session, msg: RequestMess
       return leaveServer(hub, session);
     case 'invite.create': {
       requirePermission(session, 'invite');
-      // Only those who may manage roles hand out roles above their own.
+      // Members invite at their own rank or below; only manage_roles hands out higher roles.
       const spec = hub.options.roles.get(msg.role);
-      if (spec && spec.priority >= session.user!.priority && !session.can('manage_roles')) {
+      if (spec && spec.priority > session.user!.priority && !session.can('manage_roles')) {
         throw ProtocolError.notAllowed(`cannot invite as ${msg.role}`);
       }
       const invite = await issueInvite(hub.inviteContext, session.user!.key, msg);
