@@ -20,7 +20,7 @@ import { KeyedBuckets, TokenBucket } from './rate-limit.ts';
 import { handleRequest } from './requests/index.ts';
 import { Rooms } from './rooms.ts';
 import type { ServerIdentity } from './server-identity.ts';
-import { Session, type SessionUser } from './session.ts';
+import { Session, type SessionUser, textFrame } from './session.ts';
 import type { Store } from './store/store.ts';
 
 export interface Logger {
@@ -279,10 +279,12 @@ export class Hub {
         const room = this.roomFor(session, msg.room);
         const subscribers = this.rooms.subscribers(room, msg.topic);
         if (!subscribers) return;
-        // Forward the client's frame verbatim: one Buffer, written to every subscriber.
-        const frame = raw.length === Buffer.byteLength(text) ? raw : Buffer.from(text);
+        // Forward the client's message verbatim: framed once, the same bytes written to
+        // every subscriber's socket (see Session.sendFrame).
+        const payload = raw.length === Buffer.byteLength(text) ? raw : Buffer.from(text);
+        const frame = textFrame(payload);
         let sent = 0;
-        for (const s of subscribers) if (s !== session && s.sendRaw(frame)) sent++;
+        for (const s of subscribers) if (s !== session && s.sendFrame(frame, payload)) sent++;
         this.count.messagesOut(undefined, sent);
         return;
       }
@@ -363,18 +365,25 @@ export class Hub {
 
   /** Sends one message to every authenticated full session (optionally filtered), serialising it once. */
   broadcast(message: object, filter?: (s: Session) => boolean): void {
-    const frame = Buffer.from(JSON.stringify(message));
+    const payload = Buffer.from(JSON.stringify(message));
+    const frame = textFrame(payload);
     let sent = 0;
     for (const s of this.sessions) {
-      if (s.state === 'authed' && s.ticketRoom === undefined && (!filter || filter(s)) && s.sendRaw(frame))
+      if (
+        s.state === 'authed' &&
+        s.ticketRoom === undefined &&
+        (!filter || filter(s)) &&
+        s.sendFrame(frame, payload)
+      )
         sent++;
     }
     this.count.messagesOut(undefined, sent);
   }
 
   sendToUser(key: string, message: object): void {
-    const frame = Buffer.from(JSON.stringify(message));
-    for (const s of this.byUser.get(key) ?? []) if (s.ticketRoom === undefined) s.sendRaw(frame);
+    const payload = Buffer.from(JSON.stringify(message));
+    const frame = textFrame(payload);
+    for (const s of this.byUser.get(key) ?? []) if (s.ticketRoom === undefined) s.sendFrame(frame, payload);
   }
 
   /** The public view of a member: name, roles, online, voice states. Never message content. */

@@ -3,9 +3,51 @@
  * leave it. Knows nothing of channels or permissions (the hub does); it only
  * frames, queues, and closes with the right code.
  */
+import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import { CLOSE_CODES, type ErrorCode, isFatal, ProtocolError } from '../protocol/errors.ts';
 import type { TokenBucket } from './rate-limit.ts';
+
+/**
+ * A final, unmasked text frame around `payload` (RFC 6455 §5.2: server frames are
+ * never masked), so a fan-out frames a message once and writes the same bytes to
+ * every subscriber's socket.
+ */
+export function textFrame(payload: Uint8Array): Buffer {
+  const n = payload.length;
+  const head = n < 126 ? 2 : n < 0x10000 ? 4 : 10;
+  const frame = Buffer.allocUnsafe(head + n);
+  frame[0] = 0x81; // FIN + opcode 0x1 (text)
+  if (n < 126) frame[1] = n;
+  else if (n < 0x10000) {
+    frame[1] = 126;
+    frame.writeUInt16BE(n, 2);
+  } else {
+    frame[1] = 127;
+    frame.writeUInt32BE(Math.floor(n / 0x100000000), 2);
+    frame.writeUInt32BE(n >>> 0, 6);
+  }
+  frame.set(payload, head);
+  return frame;
+}
+
+const OPEN = 1; // WebSocket.OPEN
+
+/**
+ * Write coalescing: the first frame a socket gets in a tick is written at once (no
+ * added latency); further frames in the same tick (a burst read from one publisher)
+ * are corked and leave in one write when the tick ends.
+ */
+let tick = 0;
+let tickScheduled = false;
+const corked: Socket[] = [];
+
+function endTick(): void {
+  tick++;
+  tickScheduled = false;
+  for (const socket of corked) socket.uncork();
+  corked.length = 0;
+}
 
 export type SessionState = 'hello' | 'authed' | 'closed';
 
@@ -40,13 +82,25 @@ export class Session {
   /** Rate-limited frames so far; a client that keeps flooding is disconnected. */
   strikes = 0;
   readonly connectedAt = Date.now();
+  /**
+   * The socket under `ws`, when frames may be written to it directly: only with no
+   * extension negotiated (the server turns permessage-deflate off), so ws's sender
+   * never queues a frame of its own that a direct write could overtake.
+   */
+  private readonly socket: Socket | undefined;
+  /** The tick this session's socket was last written in (see `endTick`). */
+  private lastTick = -1;
 
   constructor(
     readonly ws: WebSocket,
     readonly ip: string,
     private readonly maxQueueBytes: number,
     private readonly onSlow: (session: Session) => void,
-  ) {}
+  ) {
+    // `_socket` is ws's own field (not in its types); without it, frames go through ws.send.
+    const socket = (ws as unknown as { _socket?: Socket })._socket;
+    this.socket = ws.extensions === '' && socket?.writable ? socket : undefined;
+  }
 
   /** Sends a message object. */
   send(message: object): void {
@@ -66,6 +120,35 @@ export class Session {
       return false;
     }
     this.ws.send(data, { binary: false });
+    return true;
+  }
+
+  /**
+   * Sends a frame made by `textFrame` (the fan-out path: one frame, many sessions),
+   * with the same queue bound as `sendRaw`. `payload` is the frame's payload, for
+   * when the socket cannot be written directly.
+   */
+  sendFrame(frame: Buffer, payload: Buffer): boolean {
+    if (this.state === 'closed') return false;
+    const socket = this.socket;
+    if (socket === undefined) return this.sendRaw(payload);
+    if (this.ws.readyState !== OPEN) return false;
+    if (socket.writableLength > this.maxQueueBytes) {
+      this.onSlow(this);
+      this.close('SLOW_CONSUMER', 'send queue over its bound');
+      return false;
+    }
+    if (this.lastTick !== tick) {
+      this.lastTick = tick;
+      if (!tickScheduled) {
+        tickScheduled = true;
+        process.nextTick(endTick);
+      }
+    } else if (socket.writableCorked === 0) {
+      socket.cork();
+      corked.push(socket);
+    }
+    socket.write(frame);
     return true;
   }
 
