@@ -13,6 +13,7 @@ import {
   signStatement,
   signStatementSync,
   verifyStatement,
+  verifyStatementAsync,
   webCryptoSigner,
 } from './sign.ts';
 import { encodeStatement, type Field } from './statement.ts';
@@ -193,5 +194,39 @@ describe('signatures', () => {
     for (const bad of [...NOT_BYTES, new Uint8Array(63), new Uint8Array(65)])
       throwsCode(() => verifyStatement(publicKey, bad as Uint8Array, CONTEXT, FIELDS), 'BAD_INPUT');
     throwsCode(() => verifyStatement(publicKey, signature, 'Bad Context', FIELDS), 'BAD_INPUT');
+  });
+});
+
+describe('verifyStatementAsync (WebCrypto)', () => {
+  it('agrees with verifyStatement on valid, tampered and foreign signatures', async () => {
+    const alice = generateIdentity();
+    const bob = generateIdentity();
+    for (let i = 0; i < 16; i++) {
+      const fields = ['n', i];
+      const sig = signStatementSync(alice.secretKey, 'tincan/test/v1', fields);
+      equal(
+        await verifyStatementAsync(alice.publicKey, sig, 'tincan/test/v1', fields),
+        true,
+        `signature ${i}`,
+      );
+      equal(await verifyStatementAsync(bob.publicKey, sig, 'tincan/test/v1', fields), false, 'wrong key');
+      equal(
+        await verifyStatementAsync(alice.publicKey, sig, 'tincan/test/v1', ['n', i + 1]),
+        false,
+        'other fields',
+      );
+      const bad = sig.slice();
+      bad[i]! ^= 1;
+      equal(
+        await verifyStatementAsync(alice.publicKey, bad, 'tincan/test/v1', fields),
+        false,
+        'flipped byte',
+      );
+    }
+    equal(
+      await verifyStatementAsync(alice.publicKey, new Uint8Array(64), 'tincan/test/v1', []),
+      false,
+      'zero r, s',
+    );
   });
 });

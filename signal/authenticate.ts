@@ -9,7 +9,7 @@
 import { fromBase64url } from '../crypto/bytes.ts';
 import { publicKeyOf } from '../crypto/identity.ts';
 import { checkPow } from '../crypto/pow.ts';
-import { verifyStatement } from '../crypto/sign.ts';
+import { verifyStatementAsync } from '../crypto/sign.ts';
 import { AUTH_CONTEXT, authFields } from '../protocol/auth.ts';
 import { ProtocolError } from '../protocol/errors.ts';
 import type { AuthMessage } from '../protocol/messages.ts';
@@ -50,8 +50,10 @@ export async function authenticate(hub: Hub, session: Session, msg: AuthMessage)
     return refuse('not a P-256 key');
   }
   const fields = authFields({ serverId: hub.identity.id, nonce, time: msg.time, key: msg.key });
-  if (!verifyStatement(publicKey, fromBase64url(msg.sig), AUTH_CONTEXT, fields))
+  if (!(await verifyStatementAsync(publicKey, fromBase64url(msg.sig), AUTH_CONTEXT, fields)))
     return refuse('bad signature');
+  // The socket may have closed while the signature was checked: admit nothing then.
+  if (session.state !== 'hello') return;
   if (hub.members.isBanned(msg.key)) return refuse('banned');
 
   let member = hub.members.find(msg.key);

@@ -50,6 +50,8 @@ export function toHubOptions(config: ServerConfig, turnSecretValue: string): Hub
     roles,
     turn: { secret: turnSecretValue, urls: config.turn.urls, ttlSeconds: config.turn.ttlSeconds },
     allowedOrigins: [],
+    authAttemptsPerIp: { perSecond: 5, burst: 20 },
+    identityRate: { perSecond: 50, burst: 100 },
   };
 }
 

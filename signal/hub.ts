@@ -65,8 +65,8 @@ export class Hub {
   readonly serverMuted = new Set<string>();
   readonly tickets = new Map<string, Ticket>();
   private readonly perIp = new Map<string, number>();
-  private readonly identityBuckets = new KeyedBuckets(50, 100);
-  readonly authBuckets = new KeyedBuckets(5, 20);
+  private readonly identityBuckets: KeyedBuckets;
+  readonly authBuckets: KeyedBuckets;
   private heartbeat: NodeJS.Timeout | undefined;
   private sweeper: NodeJS.Timeout | undefined;
   shuttingDown = false;
@@ -82,6 +82,9 @@ export class Hub {
     this.metrics = deps.metrics;
     this.log = deps.log;
     this.now = deps.now ?? Date.now;
+    const { identityRate, authAttemptsPerIp } = this.options;
+    this.identityBuckets = new KeyedBuckets(identityRate.perSecond, identityRate.burst);
+    this.authBuckets = new KeyedBuckets(authAttemptsPerIp.perSecond, authAttemptsPerIp.burst);
     const m = this.metrics;
     this.count = {
       messagesIn: m.counter('tincan_messages_in_total', 'Frames received from clients'),

@@ -32,6 +32,10 @@ export interface HubOptions {
   fixedChannels: boolean;
   roles: ReadonlyMap<string, RoleSpec>;
   turn: { secret: string; urls: string[]; ttlSeconds: number };
+  /** Auth attempts per source address (token bucket), against guessing and floods. */
+  authAttemptsPerIp: { perSecond: number; burst: number };
+  /** Requests per identity across all its sessions, on top of each session's role rate. */
+  identityRate: { perSecond: number; burst: number };
   /** Origins allowed to open /ws besides the server's own (e.g. a dev server). */
   allowedOrigins: readonly string[];
 }
@@ -88,6 +92,8 @@ export function testHubOptions(overrides: Partial<HubOptions> = {}): HubOptions 
     ]),
     turn: { secret: 'test-secret', urls: ['turn:127.0.0.1:3478?transport=udp'], ttlSeconds: 3600 },
     allowedOrigins: [],
+    authAttemptsPerIp: { perSecond: 5, burst: 20 },
+    identityRate: { perSecond: 50, burst: 100 },
     ...overrides,
   };
 }
