@@ -25,6 +25,8 @@ interface Queued {
   fields: Record<string, unknown>;
   resolve: (v: Record<string, unknown>) => void;
   reject: (e: Error) => void;
+  /** The client it is in flight on, so a flush does not send it twice on one connection. */
+  sentOn?: SignalClient;
 }
 
 export class ServerConnection {
@@ -155,18 +157,24 @@ export class ServerConnection {
   private flush(): void {
     const client = this.client;
     if (!client) return;
+    const remove = (q: Queued) => {
+      const i = this.outbox.indexOf(q);
+      if (i !== -1) this.outbox.splice(i, 1);
+    };
     for (const q of [...this.outbox]) {
+      if (q.sentOn === client) continue; // already in flight on this connection
+      q.sentOn = client;
       client.request(q.type, q.fields).then(
         (reply) => {
-          this.outbox.splice(this.outbox.indexOf(q), 1);
+          remove(q);
           q.resolve(reply);
         },
         (error: ProtocolError) => {
           // Lost with the connection: stays queued for the next one. Refused: reported.
           if (this.client === client && error.code !== 'TIMEOUT') {
-            this.outbox.splice(this.outbox.indexOf(q), 1);
+            remove(q);
             q.reject(error);
-          }
+          } else if (q.sentOn === client) q.sentOn = undefined;
         },
       );
     }

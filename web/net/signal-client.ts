@@ -41,6 +41,11 @@ export interface ConnectOptions {
   name?: string;
   /** The server key to insist on (from an invite link or an earlier visit). */
   expectServer?: string;
+  /**
+   * A check of the server key before anything is sent (an invite link names the
+   * server by a hash of its key): false refuses the server with AUTH_FAILED.
+   */
+  acceptServer?: (serverKey: string) => boolean;
   timeoutMs?: number;
   now?: () => number;
 }
@@ -196,6 +201,9 @@ async function answerHello(
     throw new ProtocolError('UNSUPPORTED_VERSION', `server speaks v${String(hello.v)}`);
   if (options.expectServer !== undefined && server !== options.expectServer) {
     throw new ProtocolError('AUTH_FAILED', 'the server key does not match the one expected');
+  }
+  if (options.acceptServer !== undefined && !options.acceptServer(server)) {
+    throw new ProtocolError('AUTH_FAILED', 'the server is not the one the invite names');
   }
   const key = toBase64url(options.signer.publicKey);
   const sig = await signStatement(

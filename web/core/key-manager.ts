@@ -1,0 +1,242 @@
+/**
+ * One server's group keys on this device, for every conversation (channel id or
+ * `dm:<a>:<b>`) and epoch.
+ *
+ * - Receiving: a GroupKeyRing per (conversation, epoch), each pinned to its epoch
+ *   (rings never advance here). Messages carry their epoch in the header, so each
+ *   opens with its own epoch's ring, and history of earlier epochs stays readable
+ *   for as long as this device keeps those rings (`MAX_EPOCHS_KEPT`).
+ * - Sending: my SenderKey per conversation at the server's current membership
+ *   epoch, sealed with directly (message.ts accepts a bare SenderKey), so its state
+ *   can be saved and restored; its iteration-0 copy sits in the ring like anyone's.
+ * - The epoch rule of group-keys.ts, applied across rings: when the server's epoch
+ *   rises (a kick, ban or leave), my next send starts a fresh key at the new epoch;
+ *   keys from a removed member for its removal epoch or later are refused.
+ * - Iteration-0 states of every key held, by (conversation, epoch, sender): what an
+ *   invite bundle or a newcomer hand-over passes on, so the newcomer reads the
+ *   epoch from its start.
+ * - Who got my key for (conversation, epoch): the distributor tops it up for newcomers.
+ */
+import { fromBase64url, toBase64url } from '../../crypto/bytes.ts';
+import { CryptoError } from '../../crypto/errors.ts';
+import { GroupKeyRing } from '../../crypto/group-keys.ts';
+import { userIdOf } from '../../crypto/identity.ts';
+import { type OpenedMessage, openMessage, peekMessageHeader } from '../../crypto/message.ts';
+import type { ReplayGuard } from '../../crypto/replay-guard.ts';
+import {
+  copySenderKey,
+  createSenderKey,
+  deserializeSenderKey,
+  type SenderKey,
+  serializeSenderKey,
+} from '../../crypto/sender-key.ts';
+
+/** Epochs of one conversation kept on this device; older rings are dropped. */
+export const MAX_EPOCHS_KEPT = 32;
+
+/** The saved form (JSON): every key as base64url distribution bytes. */
+export interface SavedKeys {
+  epoch: number;
+  removed: [string, number][];
+  received: string[];
+  mine: string[];
+  distributed: [string, number, string[]][];
+}
+
+const slot = (conversation: string, epoch: number) => `${epoch} ${conversation}`;
+
+export class KeyManager {
+  readonly me: Uint8Array;
+  readonly meId: string;
+  private currentEpoch = 0;
+  private readonly rings = new Map<string, Map<number, GroupKeyRing>>();
+  /** conversation → epoch → sender id → iteration-0 distribution bytes. */
+  private readonly zero = new Map<string, Map<number, Map<string, Uint8Array>>>();
+  private readonly mine = new Map<string, SenderKey>();
+  private readonly removedFrom = new Map<string, number>();
+  private readonly given = new Map<string, Set<string>>();
+  private readonly changeListeners = new Set<() => void>();
+
+  constructor(me: Uint8Array) {
+    this.me = me.slice();
+    this.meId = userIdOf(me);
+  }
+
+  /** The server's membership epoch, which my sending keys follow. */
+  get epoch(): number {
+    return this.currentEpoch;
+  }
+
+  /** Raises the epoch (never lowers it). */
+  setEpoch(epoch: number): void {
+    if (epoch > this.currentEpoch) {
+      this.currentEpoch = epoch;
+      this.changed();
+    }
+  }
+
+  /** A member left or was removed when the epoch became `epoch`: its keys from then on are refused. */
+  memberRemoved(userId: string, epoch: number): void {
+    const held = this.removedFrom.get(userId);
+    if (held === undefined || epoch < held) this.removedFrom.set(userId, epoch);
+    this.setEpoch(epoch);
+  }
+
+  /** A removed member is a member again (a new invite): its keys are accepted again. */
+  memberReturned(userId: string): void {
+    if (this.removedFrom.delete(userId)) this.changed();
+  }
+
+  isRemoved(userId: string): boolean {
+    return this.removedFrom.has(userId);
+  }
+
+  /** The receiving ring of (conversation, epoch), made on first use. */
+  ring(conversation: string, epoch: number): GroupKeyRing {
+    let byEpoch = this.rings.get(conversation);
+    if (!byEpoch) this.rings.set(conversation, (byEpoch = new Map()));
+    let ring = byEpoch.get(epoch);
+    if (!ring) {
+      ring = new GroupKeyRing(conversation, this.me, { graceMs: 0, epoch });
+      byEpoch.set(epoch, ring);
+      const floor = Math.max(...byEpoch.keys()) - MAX_EPOCHS_KEPT;
+      for (const [e, r] of byEpoch) {
+        if (e >= floor) continue;
+        r.wipe();
+        byEpoch.delete(e);
+        this.zero.get(conversation)?.delete(e);
+      }
+    }
+    return ring;
+  }
+
+  /**
+   * My sending key for `conversation` at the current epoch; a fresh one (and its
+   * receiving copy in the ring) when there is none yet.
+   */
+  sendingKey(conversation: string): SenderKey {
+    const epoch = this.currentEpoch;
+    let key = this.mine.get(slot(conversation, epoch));
+    if (!key) {
+      key = createSenderKey(conversation, epoch, this.me);
+      this.ring(conversation, epoch).install(copySenderKey(key));
+      this.remember(key);
+      this.mine.set(slot(conversation, epoch), key);
+      this.changed();
+    }
+    return key;
+  }
+
+  /** My key's distribution bytes for (conversation, epoch) at iteration 0, if I made one. */
+  myDistribution(conversation: string, epoch: number): Uint8Array | undefined {
+    return this.zero.get(conversation)?.get(epoch)?.get(this.meId);
+  }
+
+  /**
+   * Installs someone's sender key. False when already held. Throws `KEY_REJECTED`
+   * for a removed sender (at or after its removal epoch) or a conflicting chain.
+   */
+  install(key: SenderKey): boolean {
+    const sender = userIdOf(key.senderPublicKey);
+    const removed = this.removedFrom.get(sender);
+    if (removed !== undefined && key.epoch >= removed)
+      throw new CryptoError('KEY_REJECTED', `sender was removed at epoch ${removed}`);
+    const added = this.ring(key.channelId, key.epoch).install(key);
+    if (added) {
+      if (key.iteration === 0) this.remember(key);
+      this.changed();
+    }
+    return added;
+  }
+
+  hasKey(conversation: string, sender: Uint8Array, epoch: number): boolean {
+    const ring = this.rings.get(conversation)?.get(epoch);
+    return ring?.hasKey(sender, epoch) === true;
+  }
+
+  /** Opens a sealed message with the ring of its epoch (see openMessage for the checks). */
+  open(conversation: string, sealed: Uint8Array, guard: ReplayGuard): OpenedMessage {
+    const { epoch } = peekMessageHeader(sealed);
+    const ring = this.rings.get(conversation)?.get(epoch);
+    if (!ring) throw new CryptoError('UNKNOWN_KEY', `no keys for epoch ${epoch}`);
+    return openMessage(ring, sealed, guard);
+  }
+
+  /** Iteration-0 distribution bytes of every key held for (conversation, epoch). */
+  keysAt(conversation: string, epoch: number): Uint8Array[] {
+    return [...(this.zero.get(conversation)?.get(epoch)?.values() ?? [])];
+  }
+
+  /** Conversations with any key held. */
+  conversations(): string[] {
+    return [...this.zero.keys()];
+  }
+
+  /** The members my key for (conversation, epoch) was sealed to. */
+  recipients(conversation: string, epoch: number): Set<string> {
+    let set = this.given.get(slot(conversation, epoch));
+    if (!set) this.given.set(slot(conversation, epoch), (set = new Set()));
+    return set;
+  }
+
+  /** Called after any change worth saving. */
+  onChange(listener: () => void): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
+  }
+
+  /** Marks state changed (my key advanced by a send, recipients added). */
+  changed(): void {
+    for (const l of this.changeListeners) l();
+  }
+
+  save(): SavedKeys {
+    const received: string[] = [];
+    for (const byEpoch of this.zero.values())
+      for (const bySender of byEpoch.values())
+        for (const bytes of bySender.values()) received.push(toBase64url(bytes));
+    return {
+      epoch: this.currentEpoch,
+      removed: [...this.removedFrom],
+      received,
+      mine: [...this.mine.values()].map((k) => toBase64url(serializeSenderKey(k))),
+      distributed: [...this.given].map(([s, ids]) => {
+        const space = s.indexOf(' ');
+        return [s.slice(space + 1), Number(s.slice(0, space)), [...ids]];
+      }),
+    };
+  }
+
+  /** Restores saved keys; entries that no longer parse or fit are skipped. */
+  restore(saved: SavedKeys): void {
+    this.setEpoch(saved.epoch);
+    for (const [id, epoch] of saved.removed) this.removedFrom.set(id, epoch);
+    for (const text of saved.received) {
+      try {
+        this.install(deserializeSenderKey(fromBase64url(text)));
+      } catch {
+        // A key this device can no longer hold (a removed sender, a conflict): dropped.
+      }
+    }
+    for (const text of saved.mine) {
+      try {
+        const key = deserializeSenderKey(fromBase64url(text));
+        this.mine.set(slot(key.channelId, key.epoch), key);
+      } catch {
+        // Unreadable: the next send starts a fresh key.
+      }
+    }
+    for (const [conversation, epoch, ids] of saved.distributed) {
+      const set = this.recipients(conversation, epoch);
+      for (const id of ids) set.add(id);
+    }
+  }
+
+  private remember(key: SenderKey): void {
+    let byEpoch = this.zero.get(key.channelId);
+    if (!byEpoch) this.zero.set(key.channelId, (byEpoch = new Map()));
+    let bySender = byEpoch.get(key.epoch);
+    if (!bySender) byEpoch.set(key.epoch, (bySender = new Map()));
+    bySender.set(userIdOf(key.senderPublicKey), serializeSenderKey(key));
+  }
+}
