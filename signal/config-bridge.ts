@@ -49,7 +49,7 @@ export function toHubOptions(config: ServerConfig, turnSecretValue: string): Hub
     fixedChannels: config.fixedChannels,
     roles,
     turn: { secret: turnSecretValue, urls: config.turn.urls, ttlSeconds: config.turn.ttlSeconds },
-    allowedOrigins: [],
+    allowedOrigins: server.allowedOrigins,
     authAttemptsPerIp: { perSecond: 5, burst: 20 },
     identityRate: { perSecond: 50, burst: 100 },
   };

@@ -80,6 +80,7 @@ describe('config: defaults and the example file', () => {
     for (const key of [
       'name',
       'public_url',
+      'allowed_origins',
       'open',
       'default_role',
       'pow_difficulty',
@@ -116,6 +117,7 @@ describe('config: values', () => {
       [server]
       name = "Gamers"
       public_url = "https://chat.example.org/"
+      allowed_origins = ["https://chat.example.org/", "http://localhost:5173"]
       open = true
       default_role = "member"
       pow_difficulty = 18
@@ -137,6 +139,7 @@ describe('config: values', () => {
     assert.deepEqual(c.server, {
       name: 'Gamers',
       publicUrl: 'https://chat.example.org',
+      allowedOrigins: ['https://chat.example.org', 'http://localhost:5173'],
       open: true,
       defaultRole: 'member',
       powDifficulty: 18,
@@ -241,6 +244,7 @@ describe('config: refusals name the file and the key', () => {
     refuses('[server]\npow_difficulty = 1.5', 'server.pow_difficulty');
     refuses('[server]\nmax_connections_per_ip = 0', 'server.max_connections_per_ip');
     refuses('[server]\npublic_url = "ftp://example.org"', 'server.public_url');
+    refuses('[server]\nallowed_origins = ["evil"]', 'server.allowed_origins[0]');
     refuses('[server]\npublic_url = "https://x.org/?a=1"', 'server.public_url');
     refuses('[server]\nname = ""', 'server.name');
     refuses('[limits]\nmax_frame_bytes = "64 KB"', 'limits.max_frame_bytes');

@@ -51,6 +51,12 @@ export interface ServerConfig {
     name: string;
     /** Base URL for invite links, without a trailing slash. */
     publicUrl: string | undefined;
+    /**
+     * Page origins whose browsers may open /ws (`*`: any). The WebSocket carries no
+     * ambient credentials (each session proves its key over a fresh nonce), so any is
+     * safe and lets one page, served by any tincan server, join this one too.
+     */
+    allowedOrigins: string[];
     /** Anyone with the address may join with just a name, as `defaultRole`. */
     open: boolean;
     defaultRole: string;
@@ -141,6 +147,7 @@ export function defaultConfig(): ServerConfig {
     server: {
       name: 'tincan',
       publicUrl: undefined,
+      allowedOrigins: ['*'],
       open: false,
       defaultRole: 'guest',
       powDifficulty: 0,
@@ -239,9 +246,13 @@ const ROLE_NAME = /^[a-z][a-z0-9_-]{0,31}$/;
 const roleName = string({ min: 1, max: 32, pattern: ROLE_NAME });
 const textLine = string({ min: 1, max: 64, pattern: /^[^\p{Cc}\p{Cf}]+$/u });
 
+/** `*` or a page origin (`https://host[:port]`). */
+const originEntry: Check<string> = (v, path) => (v === '*' ? v : httpUrl(v, path));
+
 const serverSection = object({
   name: optional(textLine),
   public_url: optional(httpUrl),
+  allowed_origins: optional(array(originEntry, { max: 64 })),
   open: optional(boolean),
   default_role: optional(roleName),
   pow_difficulty: optional(int({ min: 0, max: 28 })),
@@ -432,6 +443,8 @@ function build(raw: unknown): ServerConfig {
   const server = config.server;
   server.name = s.name ?? server.name;
   server.publicUrl = s.public_url?.replace(/\/+$/, '') ?? server.publicUrl;
+  server.allowedOrigins =
+    s.allowed_origins?.map((o) => (o === '*' ? o : new URL(o).origin)) ?? server.allowedOrigins;
   server.open = s.open ?? server.open;
   server.defaultRole = s.default_role ?? server.defaultRole;
   server.powDifficulty = s.pow_difficulty ?? server.powDifficulty;

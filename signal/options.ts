@@ -36,7 +36,7 @@ export interface HubOptions {
   authAttemptsPerIp: { perSecond: number; burst: number };
   /** Requests per identity across all its sessions, on top of each session's role rate. */
   identityRate: { perSecond: number; burst: number };
-  /** Origins allowed to open /ws besides the server's own (e.g. a dev server). */
+  /** Page origins allowed to open /ws besides the server's own; `*` (the default) allows any. */
   allowedOrigins: readonly string[];
 }
 
@@ -91,7 +91,7 @@ export function testHubOptions(overrides: Partial<HubOptions> = {}): HubOptions 
       ['guest', { permissions: new Set(['speak', 'send']), rate: { perSecond: 20, burst: 40 }, priority: 0 }],
     ]),
     turn: { secret: 'test-secret', urls: ['turn:127.0.0.1:3478?transport=udp'], ttlSeconds: 3600 },
-    allowedOrigins: [],
+    allowedOrigins: ['*'],
     authAttemptsPerIp: { perSecond: 5, burst: 20 },
     identityRate: { perSecond: 50, burst: 100 },
     ...overrides,

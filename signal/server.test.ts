@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
-import { connect, member, nextMessage, startTestServer } from '../test/helpers/signal.ts';
+import { connect, member, nextMessage, startTestServer, type TestServer } from '../test/helpers/signal.ts';
 import { type RunningServer, startServer } from './server.ts';
 
 describe('HTTP server', () => {
@@ -86,22 +86,40 @@ describe('server lifecycle and metrics', () => {
     await t.close();
   });
 
-  it('refuses WebSocket upgrades from a foreign origin and on other paths', async () => {
+  const upgradeStatus = (t: TestServer, path: string, origin?: string) =>
+    new Promise<number>((resolve) => {
+      const ws = new WebSocket(`${t.server.url.replace('http', 'ws')}${path}`, origin ? { origin } : {});
+      ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      ws.on('open', () => {
+        resolve(101);
+        ws.close();
+      });
+      ws.on('error', () => undefined);
+    });
+
+  it('lets pages of any origin open /ws by default (one page joins several servers), refuses other paths', async () => {
     const t = await startTestServer();
     try {
-      const status = (path: string, origin?: string) =>
-        new Promise<number>((resolve) => {
-          const ws = new WebSocket(`${t.server.url.replace('http', 'ws')}${path}`, origin ? { origin } : {});
-          ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
-          ws.on('open', () => {
-            resolve(101);
-            ws.close();
-          });
-          ws.on('error', () => undefined);
-        });
-      assert.equal(await status('/ws', 'https://evil.example'), 403);
-      assert.equal(await status('/elsewhere'), 404);
-      assert.equal(await status('/ws', t.server.url), 101);
+      assert.equal(
+        await upgradeStatus(t, '/ws', 'https://other-tincan.example'),
+        101,
+        'a foreign origin is let in',
+      );
+      assert.equal(await upgradeStatus(t, '/ws', 'null'), 101, 'a file:// page is let in');
+      assert.equal(await upgradeStatus(t, '/elsewhere'), 404);
+      assert.equal(await upgradeStatus(t, '/ws', t.server.url), 101);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('refuses foreign origins when allowed_origins names others', async () => {
+    const t = await startTestServer({ overrides: { allowedOrigins: ['https://chat.example.org'] } });
+    try {
+      assert.equal(await upgradeStatus(t, '/ws', 'https://evil.example'), 403);
+      assert.equal(await upgradeStatus(t, '/ws', 'null'), 403);
+      assert.equal(await upgradeStatus(t, '/ws', 'https://chat.example.org'), 101);
+      assert.equal(await upgradeStatus(t, '/ws', t.server.url), 101, "the server's own origin");
     } finally {
       await t.close();
     }

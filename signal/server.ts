@@ -183,16 +183,22 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   };
 }
 
-/** Browsers send Origin; it must be this server (or a configured one). Non-browser clients send none. */
+/**
+ * Browsers send Origin: this server's own, a configured one, or any under `*` (the
+ * default: a page served by one tincan server joins others). Non-browser clients send
+ * none. A malformed Origin is refused even under `*`.
+ */
 function originAllowed(req: IncomingMessage, allowed: readonly string[]): boolean {
   const origin = req.headers.origin;
   if (origin === undefined) return true;
-  if (allowed.includes(origin)) return true;
+  if (origin === 'null') return allowed.includes('*'); // file:// pages, sandboxed frames
+  let parsed: URL;
   try {
-    return new URL(origin).host === req.headers.host;
+    parsed = new URL(origin);
   } catch {
-    return false; // a malformed Origin is refused
+    return false;
   }
+  return parsed.host === req.headers.host || allowed.includes('*') || allowed.includes(parsed.origin);
 }
 
 /** A fresh server gets the fixed structure from the config, or a text and a voice channel. */

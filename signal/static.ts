@@ -22,7 +22,8 @@ const TYPES: Record<string, string> = {
 /**
  * What the app needs and nothing else: its own scripts and styles (Lit uses
  * constructable stylesheets; `unsafe-inline` styles are not needed), images from
- * blob:/data: (decrypted attachments), media from blob:, WebSocket to this origin.
+ * blob:/data: (decrypted attachments), media from blob:, and WebSockets to any
+ * host: one page joins several tincan servers (each its own `wss://…/ws`).
  */
 export const CONTENT_SECURITY_POLICY = [
   "default-src 'none'",
@@ -30,7 +31,7 @@ export const CONTENT_SECURITY_POLICY = [
   "style-src 'self'",
   "img-src 'self' blob: data:",
   "media-src 'self' blob:",
-  "connect-src 'self'",
+  "connect-src 'self' ws: wss:",
   "worker-src 'self' blob:",
   "manifest-src 'self'",
   "base-uri 'none'",
