@@ -17,7 +17,23 @@ export function seal(key: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): U
   abytes(key, KEY_LENGTH, 'key');
   abytes(plaintext, undefined, 'plaintext');
   abytes(aad, undefined, 'aad');
-  const nonce = randomBytes(NONCE_LENGTH);
+  return _sealWithNonce(key, randomBytes(NONCE_LENGTH), plaintext, aad);
+}
+
+/**
+ * `seal` with a caller-chosen nonce: for golden vectors only (file.ts injects one).
+ * A repeated nonce under one key breaks the AEAD; production code calls `seal`.
+ */
+export function _sealWithNonce(
+  key: Uint8Array,
+  nonce: Uint8Array,
+  plaintext: Uint8Array,
+  aad: Uint8Array,
+): Uint8Array {
+  abytes(key, KEY_LENGTH, 'key');
+  abytes(nonce, NONCE_LENGTH, 'nonce');
+  abytes(plaintext, undefined, 'plaintext');
+  abytes(aad, undefined, 'aad');
   return concat(nonce, xchacha20poly1305(key, nonce, aad).encrypt(plaintext));
 }
 

@@ -39,6 +39,18 @@ const room = string({ min: 1, max: 128 });
 const displayName = string({ min: 1, max: 64, pattern: /^[^\p{Cc}\p{Cf}]+$/u });
 const role = string({ min: 1, max: 32, pattern: /^[a-z][a-z0-9_-]*$/ });
 const blob = base64url({ max: 1 << 20 });
+/** A channel id, or `dm:<a>:<b>` for a DM between two members. */
+const logName = string({ min: 1, max: 128, pattern: /^[A-Za-z0-9:_-]+$/ });
+/** A file's id in the blob store: 16 random bytes chosen by the uploader. */
+const fileId = base64url({ min: 16, max: 16 });
+/**
+ * Chunks per file: at most 2^17 (4 GiB of 32 KiB chunks, crypto/file.ts). The server
+ * bounds them further by its upload limit.
+ */
+export const MAX_BLOB_CHUNKS = 1 << 17;
+const chunkIndex = int({ min: 0, max: MAX_BLOB_CHUNKS - 1 });
+/** One sealed chunk (32 KiB + 41 bytes today); the server checks the exact sizes. */
+const chunkData = base64url({ min: 1, max: 48 * 1024 });
 const channelKind = oneOf(['text', 'voice']);
 
 export const channelSettings = object({
@@ -137,15 +149,14 @@ export const clientMessages = {
   /** A ticket for a stock y-webrtc client, pinned to `room` (omitted: the server lobby). */
   'ticket.create': request('ticket.create', { room: optional(room) }),
   'log.append': request('log.append', {
-    /** A channel id, or `dm:<a>:<b>` for a DM between two members. */
-    log: string({ min: 1, max: 128, pattern: /^[A-Za-z0-9:_-]+$/ }),
+    log: logName,
     kind: oneOf(['update', 'key']),
     blob,
     /** Client-chosen idempotency key, so a retried append is stored once. */
     id: base64url({ min: 16, max: 16 }),
   }),
   'log.fetch': request('log.fetch', {
-    log: string({ min: 1, max: 128, pattern: /^[A-Za-z0-9:_-]+$/ }),
+    log: logName,
     /** Return entries with seq > after (catch-up), oldest first … */
     after: optional(int({ min: 0, max: Number.MAX_SAFE_INTEGER })),
     /** … or entries with seq < before (scroll back), newest first. */
@@ -153,11 +164,26 @@ export const clientMessages = {
     limit: int({ min: 1, max: 500 }),
   }),
   'log.compact': request('log.compact', {
-    log: string({ min: 1, max: 128, pattern: /^[A-Za-z0-9:_-]+$/ }),
+    log: logName,
     /** The snapshot replaces every update with seq ≤ upTo. */
     upTo: int({ min: 1, max: Number.MAX_SAFE_INTEGER }),
     blob,
   }),
+  /**
+   * Stores chunk `index` of `count` of a file sealed on the uploader's device, for
+   * the readers of `log`. Needs `upload`. A chunk is immutable: the same bytes again
+   * answer `{duplicate: true}`, other bytes CONFLICT. Only the file's first uploader
+   * adds chunks to it; its count is fixed by the first chunk stored.
+   */
+  'blob.put': request('blob.put', {
+    log: logName,
+    file: fileId,
+    index: chunkIndex,
+    count: int({ min: 1, max: MAX_BLOB_CHUNKS }),
+    data: chunkData,
+  }),
+  /** Fetches one stored chunk (`{data}`) of a file of `log`; needs read access to the log. */
+  'blob.get': request('blob.get', { log: logName, file: fileId, index: chunkIndex }),
 } as const;
 
 export const clientMessage = tagged('type', clientMessages);

@@ -17,6 +17,7 @@ import type { Members } from './members.ts';
 import type { Counter, Metrics } from './metrics.ts';
 import { type HubOptions, resolveRoles } from './options.ts';
 import { KeyedBuckets, TokenBucket } from './rate-limit.ts';
+import { storeRefusal } from './requests/common.ts';
 import { handleRequest } from './requests/index.ts';
 import { Rooms } from './rooms.ts';
 import type { ServerIdentity } from './server-identity.ts';
@@ -299,10 +300,13 @@ export class Hub {
             if (reply !== undefined) session.send({ type: 'ok', ref: msg.ref, ...reply });
           },
           (error: unknown) => {
-            if (error instanceof ProtocolError) {
+            const refused = error instanceof ProtocolError ? error : storeRefusal(error);
+            if (refused) {
               this.reject(
                 session,
-                error.ref === undefined ? new ProtocolError(error.code, error.message, msg.ref) : error,
+                refused.ref === undefined
+                  ? new ProtocolError(refused.code, refused.message, msg.ref)
+                  : refused,
               );
             } else this.internalError(session, error, msg.ref);
           },
@@ -469,7 +473,9 @@ export class Hub {
     for (const [token, t] of this.tickets) if (t.expiresAt < now) this.tickets.delete(token);
     this.authBuckets.sweep(now);
     this.identityBuckets.sweep(now);
-    this.channels.sweepEphemeral(now, (id) => this.voiceOccupancy(id) > 0);
+    // A removed channel's log goes with it: its entries and its blobs.
+    for (const id of this.channels.sweepEphemeral(now, (id) => this.voiceOccupancy(id) > 0))
+      this.store.deleteLog(id);
     for (const key of this.members.newlyBanned()) {
       this.disconnectUser(key, 'BANNED', 'banned');
       this.memberRemoved(key, 'ban');

@@ -45,6 +45,8 @@ export function updateChannel(hub: Hub, session: Session, msg: MessageOf<'channe
 export function deleteChannel(hub: Hub, session: Session, msg: MessageOf<'channel.delete'>): Reply {
   requireManage(hub, session);
   const removed = hub.channels.delete(msg.channel);
+  // Their logs go too: entries and blobs nobody may read any more (checkLogAccess).
+  for (const id of removed) hub.store.deleteLog(id);
   for (const s of hub.sessions) {
     if (s.voice && removed.includes(s.voice.channel)) {
       s.voice = undefined;

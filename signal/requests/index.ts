@@ -11,6 +11,7 @@ import type { Hub } from '../hub.ts';
 import { inviteUrl, issueInvite } from '../invites.ts';
 import type { Session } from '../session.ts';
 import { mintTurnCredentials } from '../turn.ts';
+import { getBlob, putBlob } from './blobs.ts';
 import {
   createChannel,
   deleteChannel,
@@ -112,6 +113,10 @@ export async function handleRequest(hub: Hub, session: Session, msg: RequestMess
       return fetchLog(hub, session, msg);
     case 'log.compact':
       return compactLog(hub, session, msg);
+    case 'blob.put':
+      return putBlob(hub, session, msg);
+    case 'blob.get':
+      return getBlob(hub, session, msg);
     default: {
       const unreachable: never = msg;
       throw ProtocolError.badMessage(`unhandled ${(unreachable as { type: string }).type}`);

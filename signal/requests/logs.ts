@@ -8,18 +8,7 @@ import { ProtocolError } from '../../protocol/errors.ts';
 import type { MessageOf } from '../../protocol/messages.ts';
 import type { Hub } from '../hub.ts';
 import type { Session } from '../session.ts';
-import { type Reply, requirePermission } from './common.ts';
-
-/** Checks read access; returns the DM's two members when the log is a DM. */
-function checkLogAccess(hub: Hub, session: Session, log: string): [string, string] | undefined {
-  if (log.startsWith('dm:')) {
-    hub.checkRoomAccess(session, log);
-    const [, a, b] = log.split(':') as [string, string, string];
-    return [a, b];
-  }
-  if (!hub.channels.get(log)) throw new ProtocolError('NOT_FOUND', 'no such channel');
-  return undefined;
-}
+import { checkLogAccess, type Reply, requirePermission } from './common.ts';
 
 export function appendLog(hub: Hub, session: Session, msg: MessageOf<'log.append'>): Reply {
   const dm = checkLogAccess(hub, session, msg.log);

@@ -9,6 +9,9 @@
  *
  * Times are unix seconds, except `log_entries.at` (unix milliseconds, a message's
  * receipt time as clients show it). User ids are base64url compressed P-256 keys.
+ *
+ * Blobs (sealed file chunks) belong to a log: `logs.bytes` counts them with the
+ * log's entries (one quota), and dropping the log drops them (cascade).
  */
 
 export const MIGRATIONS: readonly string[] = [
@@ -92,6 +95,25 @@ export const MIGRATIONS: readonly string[] = [
   CREATE TABLE settings (
     name  TEXT NOT NULL PRIMARY KEY,
     value TEXT NOT NULL
+  );
+  `,
+  // 2: the blob store: files sealed on clients, in chunks, per log
+  `
+  CREATE TABLE blob_files (
+    file       TEXT NOT NULL PRIMARY KEY,
+    log        TEXT NOT NULL REFERENCES logs (name) ON DELETE CASCADE,
+    uploader   TEXT NOT NULL,
+    chunks     INTEGER NOT NULL CHECK (chunks > 0),
+    bytes      BIGINT NOT NULL CHECK (bytes >= 0),
+    created_at BIGINT NOT NULL
+  );
+  CREATE INDEX blob_files_log ON blob_files (log);
+
+  CREATE TABLE blob_chunks (
+    file  TEXT NOT NULL REFERENCES blob_files (file) ON DELETE CASCADE,
+    idx   INTEGER NOT NULL CHECK (idx >= 0),
+    data  BLOB NOT NULL,
+    PRIMARY KEY (file, idx)
   );
   `,
 ];

@@ -4,8 +4,8 @@
  * ciphertext logs of channels and DMs, the audit trail, the channel tree's Yjs state
  * and a few settings.
  *
- * What users say never reaches this file in the clear: log entries, snapshots and
- * invite bundles are opaque ciphertext made on clients; the audit trail records who
+ * What users say never reaches this file in the clear: log entries, snapshots,
+ * file chunks (blobs) and invite bundles are opaque ciphertext made on clients; the audit trail records who
  * did what to whom, never content.
  *
  * Synchronous on purpose (better-sqlite3): a statement takes microseconds, far less
@@ -130,6 +130,43 @@ export interface LogEntry {
   at: number;
 }
 
+export interface NewBlobChunk {
+  /** The log whose readers may fetch the file: a channel id or `dm:<a>:<b>`. */
+  log: string;
+  /** The file id (base64url of 16 random bytes), unique across logs. */
+  file: string;
+  index: number;
+  /** The file's chunk count; fixed by its first chunk. */
+  count: number;
+  data: Uint8Array;
+  /** The uploader's user id; only they add chunks to the file. */
+  uploader: string;
+  /** Bytes the whole file may reach (the server's upload limit). */
+  maxFileBytes: number;
+}
+
+export type PutChunkFailure =
+  | 'OTHER_UPLOADER'
+  | 'OTHER_LOG'
+  | 'OTHER_COUNT'
+  | 'OTHER_BYTES'
+  | 'FILE_TOO_LARGE';
+
+export type PutChunkResult = { ok: true; duplicate: boolean } | { ok: false; reason: PutChunkFailure };
+
+export interface BlobFile {
+  file: string;
+  log: string;
+  uploader: string;
+  /** The chunk count the file was declared with. */
+  chunks: number;
+  /** Chunks stored so far. */
+  stored: number;
+  /** Bytes stored so far. */
+  bytes: number;
+  createdAt: number;
+}
+
 export type AuditDetail = Record<string, string | number | boolean>;
 
 export interface AuditEntry {
@@ -183,6 +220,15 @@ interface EntryRow {
   author: string;
   at: number;
   blob: Uint8Array;
+}
+interface BlobFileRow {
+  file: string;
+  log: string;
+  uploader: string;
+  chunks: number;
+  bytes: number;
+  created_at: number;
+  stored: number;
 }
 interface AuditRow {
   id: number;
@@ -376,6 +422,29 @@ export class Store {
       deleteCompacted: db.prepare<[string, number]>(
         "DELETE FROM log_entries WHERE log = ? AND seq <= ? AND kind IN ('update', 'snapshot')",
       ),
+      // blobs
+      blobFile: db.prepare<[string], BlobFileRow>(
+        `SELECT f.*, (SELECT COUNT(*) FROM blob_chunks c WHERE c.file = f.file) AS stored
+         FROM blob_files f WHERE f.file = ?`,
+      ),
+      insertBlobFile: db.prepare<[string, string, string, number, number]>(
+        'INSERT INTO blob_files (file, log, uploader, chunks, bytes, created_at) VALUES (?, ?, ?, ?, 0, ?)',
+      ),
+      addBlobFileBytes: db.prepare<[number, string]>(
+        'UPDATE blob_files SET bytes = bytes + ? WHERE file = ?',
+      ),
+      blobChunk: db
+        .prepare<[string, number], Uint8Array>('SELECT data FROM blob_chunks WHERE file = ? AND idx = ?')
+        .pluck(),
+      blobChunkOfLog: db
+        .prepare<[string, string, number], Uint8Array>(
+          `SELECT c.data FROM blob_chunks c JOIN blob_files f ON f.file = c.file
+           WHERE c.file = ? AND f.log = ? AND c.idx = ?`,
+        )
+        .pluck(),
+      insertBlobChunk: db.prepare<[string, number, Uint8Array]>(
+        'INSERT INTO blob_chunks (file, idx, data) VALUES (?, ?, ?)',
+      ),
       // audit
       audit: db.prepare<[number, string, string, string | null, string | null]>(
         'INSERT INTO audit (at, actor, action, target, detail) VALUES (?, ?, ?, ?, ?)',
@@ -473,6 +542,31 @@ export class Store {
         q.insertEntry.run(entry.log, seq, entry.kind, entry.id, entry.author, entry.at, entry.blob);
         q.setLogState.run(seq, total, entry.log);
         return { seq, duplicate: false };
+      }),
+      putChunk: db.transaction((c: NewBlobChunk): PutChunkResult => {
+        const file = q.blobFile.get(c.file);
+        if (file) {
+          if (file.uploader !== c.uploader) return { ok: false, reason: 'OTHER_UPLOADER' };
+          if (file.log !== c.log) return { ok: false, reason: 'OTHER_LOG' };
+          if (file.chunks !== c.count) return { ok: false, reason: 'OTHER_COUNT' };
+          const existing = q.blobChunk.get(c.file, c.index);
+          if (existing)
+            return Buffer.from(c.data.buffer, c.data.byteOffset, c.data.byteLength).equals(existing)
+              ? { ok: true, duplicate: true }
+              : { ok: false, reason: 'OTHER_BYTES' };
+        }
+        if ((file?.bytes ?? 0) + c.data.length > c.maxFileBytes)
+          return { ok: false, reason: 'FILE_TOO_LARGE' };
+        q.createLog.run(c.log);
+        const state = q.logState.get(c.log)!;
+        const total = state.bytes + c.data.length;
+        if (total > this.maxLogBytes)
+          throw new StoreError('STORE_FULL', `the log would exceed its limit of ${this.maxLogBytes} bytes`);
+        if (!file) q.insertBlobFile.run(c.file, c.log, c.uploader, c.count, this.seconds());
+        q.insertBlobChunk.run(c.file, c.index, c.data);
+        q.addBlobFileBytes.run(c.data.length, c.file);
+        q.setLogState.run(state.last_seq, total, c.log);
+        return { ok: true, duplicate: false };
       }),
       compact: db.transaction(
         (log: string, upTo: number, blob: Uint8Array, author: string, at: number): CompactResult => {
@@ -766,7 +860,7 @@ export class Store {
     return this.guard(() => this.tx.compact.immediate(log, upTo, snapshot, author, at));
   }
 
-  /** Ciphertext bytes the log holds (0 for an unknown log). */
+  /** Ciphertext bytes the log holds, its blobs included (0 for an unknown log). */
   logBytes(log: string): number {
     return this.guard(() => this.q.logState.get(log)?.bytes ?? 0);
   }
@@ -776,7 +870,53 @@ export class Store {
     return this.guard(() => this.q.logState.get(log)?.last_seq ?? 0);
   }
 
-  /** Drops a log and all its entries (a deleted channel). Returns false when there was none. */
+  // ---- blobs (sealed file chunks) ---------------------------------------------------
+
+  /**
+   * Stores one chunk of a file in one transaction. Immutable: the same bytes again
+   * are `duplicate`; other bytes, another uploader, log or count are refused (the
+   * result says which), as is a file past `maxFileBytes`. Counts into the log's
+   * bytes: `STORE_FULL` past `maxLogBytes` (or when the database is full).
+   */
+  putChunk(chunk: NewBlobChunk): PutChunkResult {
+    aText(chunk.log, 'log', 128);
+    aText(chunk.file, 'file', 64);
+    aInt(chunk.count, 1, 1 << 20, 'count');
+    aInt(chunk.index, 0, chunk.count - 1, 'index');
+    aBytes(chunk.data, 'data');
+    aText(chunk.uploader, 'uploader', 64);
+    aInt(chunk.maxFileBytes, 0, Number.MAX_SAFE_INTEGER, 'maxFileBytes');
+    return this.guard(() => this.tx.putChunk.immediate(chunk));
+  }
+
+  /** A stored chunk of a file of `log`; undefined when the file is not of that log or the chunk is missing. */
+  getChunk(log: string, file: string, index: number): Uint8Array | undefined {
+    aInt(index, 0, Number.MAX_SAFE_INTEGER, 'index');
+    return this.guard(() => {
+      const data = this.q.blobChunkOfLog.get(file, log, index);
+      return data === undefined ? undefined : bytes(data);
+    });
+  }
+
+  /** What is stored of a file, if anything. */
+  blobFile(file: string): BlobFile | undefined {
+    return this.guard(() => {
+      const r = this.q.blobFile.get(file);
+      return (
+        r && {
+          file: r.file,
+          log: r.log,
+          uploader: r.uploader,
+          chunks: r.chunks,
+          stored: r.stored,
+          bytes: r.bytes,
+          createdAt: r.created_at,
+        }
+      );
+    });
+  }
+
+  /** Drops a log and all its entries and blobs (a deleted channel). Returns false when there was none. */
   deleteLog(log: string): boolean {
     return this.guard(() => this.q.deleteLog.run(log).changes > 0);
   }

@@ -3,16 +3,18 @@
  *
  *   node --import tsx test/vectors/generate.ts envelope > test/vectors/envelope.json
  *
- * Formats: statement, fingerprint, signature, envelope, backup, invite. Keys are
+ * Formats: statement, fingerprint, signature, envelope, backup, invite, file. Keys are
  * SHA-256 of a label, so a rerun gives the same keys; envelopes and backups use
  * fresh randomness, so their bytes change on every run (tests open them instead of
- * comparing), while statements, fingerprints, signatures and invites are exact.
+ * comparing), while statements, fingerprints, signatures, invites and file chunks
+ * (with injected nonces) are exact.
  * Regenerate only when a format change is intended, and say so in the commit.
  */
 import { sha256 } from '@noble/hashes/sha2.js';
 import { backupToText, exportBackup, parseBackup } from '../../crypto/backup.ts';
 import { toHex, utf8 } from '../../crypto/bytes.ts';
 import { parseEnvelopeHeader, sealEnvelope } from '../../crypto/envelope.ts';
+import { FILE_CHUNK_SIZE, fileChunkCount, fileChunkLength, sealFileChunk } from '../../crypto/file.ts';
 import { fingerprint, identityFromSecretKey, safetyNumber, userIdOf } from '../../crypto/identity.ts';
 import { createInvite } from '../../crypto/invite.ts';
 import { rawSigner, signStatementSync } from '../../crypto/sign.ts';
@@ -24,6 +26,8 @@ const bob = keyOf('bob');
 const carol = keyOf('carol');
 const server = keyOf('server');
 const bytes = (label: string, length: number) => sha256(utf8(label)).slice(0, length);
+/** The plaintext of the file vectors: byte i is (seed + 7 i) mod 256. */
+const fill = (length: number, seed: number) => Uint8Array.from({ length }, (_, i) => (seed + i * 7) & 0xff);
 
 type JsonField = { bytes: string } | { string: string } | { uint: number };
 const jsonField = (f: Field): JsonField =>
@@ -169,8 +173,42 @@ async function generate(format: string): Promise<unknown> {
         ),
       };
     }
+    case 'file': {
+      const key = bytes('file key', 32);
+      const files = [
+        { label: 'two chunks', size: FILE_CHUNK_SIZE + 5, seed: 1 },
+        { label: 'one chunk', size: 11, seed: 2 },
+        { label: 'empty', size: 0, seed: 3 },
+      ];
+      return {
+        description:
+          'sealFileChunk with a fixed key, file ids and injected nonces: version 0x01 ‖ nonce (24) ‖ XChaCha20-Poly1305 ciphertext ‖ tag, AAD = encodeStatement("tincan/file-chunk/v1", [1, file id, index, count]) (crypto/file.ts). Plaintext byte i of a file is (seed + 7 i) mod 256; chunks over 1 KiB are given by their SHA-256',
+        key: toHex(key),
+        chunkSize: FILE_CHUNK_SIZE,
+        files: files.map(({ label, size, seed }) => {
+          const fileId = bytes(`file id ${label}`, 16);
+          const plaintext = fill(size, seed);
+          const count = fileChunkCount(size);
+          const chunks = [];
+          for (let index = 0; index < count; index++) {
+            const nonce = bytes(`file nonce ${label} ${index}`, 24);
+            const start = index * FILE_CHUNK_SIZE;
+            const part = plaintext.subarray(start, start + fileChunkLength(size, index));
+            const sealed = sealFileChunk(key, fileId, index, count, part, () => nonce);
+            chunks.push({
+              index,
+              nonce: toHex(nonce),
+              aad: toHex(encodeStatement('tincan/file-chunk/v1', [1, fileId, index, count])),
+              ...(sealed.length > 1024 ? { sealedSha256: toHex(sha256(sealed)) } : { sealed: toHex(sealed) }),
+              sealedLength: sealed.length,
+            });
+          }
+          return { label, fileId: toHex(fileId), size, seed, count, chunks };
+        }),
+      };
+    }
     default:
-      throw new Error(`unknown format ${format}; try statement, fingerprint, signature, envelope, backup, invite`);
+      throw new Error(`unknown format ${format}; try statement, fingerprint, signature, envelope, backup, invite, file`);
   }
 }
 

@@ -5,9 +5,9 @@
  * authorship check, and a plain read-out of the posts. No crypto, no network.
  */
 import * as Y from 'yjs';
+import { readAttachments, type SealedAttachment } from './attachments.ts';
 import { AuthorshipCheck, type UpdateContext, type Verdict } from './doc-authorship.ts';
 import { CoreError } from './errors.ts';
-import type { Attachment } from './model.ts';
 
 const LOCAL = Symbol('local');
 const REMOTE = Symbol('remote');
@@ -22,7 +22,8 @@ export interface Post {
   deleted: boolean;
   replyTo: string | undefined;
   reactions: Record<string, string[]>;
-  attachments: Attachment[];
+  /** With their keys: strip them (attachments.ts `viewOf`) before anything reaches the UI. */
+  attachments: SealedAttachment[];
 }
 
 export interface NewPost {
@@ -30,7 +31,7 @@ export interface NewPost {
   at: number;
   text: string;
   replyTo?: string;
-  attachments?: Attachment[];
+  attachments?: SealedAttachment[];
 }
 
 export class ChannelDoc {
@@ -40,8 +41,23 @@ export class ChannelDoc {
   private readonly authors = new Map<number, string>();
   private readonly checker = new AuthorshipCheck(this.doc, this.posts as Y.Map<unknown>, this.authors);
   private readonly listeners = new Set<() => void>();
+  /**
+   * `read()` is incremental: posts are re-read only when Yjs says they changed, and
+   * the sorted list is patched in place when it can be (an edit, a post appended at
+   * the end), so a channel of 10,000 posts costs O(changes) per update, not O(n).
+   */
+  private readonly cache = new Map<string, Post>();
+  private readonly dirty = new Set<string>();
+  private sorted: Post[] = [];
+  private readonly index = new Map<string, number>();
 
   constructor() {
+    this.posts.observeDeep((events) => {
+      for (const event of events) {
+        if (event.target === this.posts) for (const key of event.changes.keys.keys()) this.dirty.add(key);
+        else if (typeof event.path[0] === 'string') this.dirty.add(event.path[0]);
+      }
+    });
     this.doc.on('afterTransaction', () => {
       for (const l of this.listeners) l();
     });
@@ -125,36 +141,53 @@ export class ChannelDoc {
     return this.posts.get(postId) instanceof Y.Map;
   }
 
+  /** A post's attachments (checked as in `read`); empty for an unknown or deleted post. */
+  attachmentsOf(postId: string): SealedAttachment[] {
+    const map = this.posts.get(postId);
+    if (!(map instanceof Y.Map) || map.get('deleted') === true) return [];
+    return readAttachments(map.get('attachments'));
+  }
+
   authorOf(postId: string): string | undefined {
     const author = this.posts.get(postId)?.get('author');
     return typeof author === 'string' ? author : undefined;
   }
 
-  /** Every post, oldest first (by claimed time, then id), with fields type-checked. */
+  /**
+   * Every post, oldest first (by claimed time, then id), with fields type-checked.
+   * Unchanged posts keep their object identity between calls; the array is a copy.
+   */
   read(): Post[] {
-    const out: Post[] = [];
-    for (const [id, map] of this.posts) {
-      if (!(map instanceof Y.Map)) continue;
-      const author = map.get('author');
-      const at = map.get('at');
-      if (typeof author !== 'string' || typeof at !== 'number') continue;
-      const text = map.get('text');
-      const editedAt = map.get('editedAt');
-      const replyTo = map.get('replyTo');
-      const deleted = map.get('deleted') === true;
-      out.push({
-        id,
-        author,
-        at,
-        text: deleted || typeof text !== 'string' ? '' : text,
-        editedAt: typeof editedAt === 'number' ? editedAt : undefined,
-        deleted,
-        replyTo: typeof replyTo === 'string' ? replyTo : undefined,
-        reactions: readReactions(map.get('reactions')),
-        attachments: readAttachments(map.get('attachments')),
-      });
+    if (this.dirty.size > 0) this.patch();
+    return this.sorted.slice();
+  }
+
+  private patch(): void {
+    const appended: Post[] = [];
+    let resort = false;
+    for (const id of this.dirty) {
+      const post = readPost(id, this.posts.get(id));
+      const held = this.cache.get(id);
+      if (post) this.cache.set(id, post);
+      else this.cache.delete(id);
+      const at = this.index.get(id);
+      if (held && post && at !== undefined && held.at === post.at) this.sorted[at] = post;
+      else if (!held && post) appended.push(post);
+      else if (held || post) resort = true;
     }
-    return out.sort((a, b) => a.at - b.at || (a.id < b.id ? -1 : 1));
+    this.dirty.clear();
+    appended.sort(byTime);
+    const last = this.sorted.at(-1);
+    if (!resort && (!last || !appended[0] || byTime(last, appended[0]) < 0)) {
+      for (const post of appended) {
+        this.index.set(post.id, this.sorted.length);
+        this.sorted.push(post);
+      }
+      return;
+    }
+    this.sorted = [...this.cache.values()].sort(byTime);
+    this.index.clear();
+    for (const [i, p] of this.sorted.entries()) this.index.set(p.id, i);
   }
 
   private map(postId: string): Y.Map<unknown> {
@@ -162,6 +195,31 @@ export class ChannelDoc {
     if (!(map instanceof Y.Map)) throw new CoreError('NOT_FOUND', `no message ${postId}`);
     return map;
   }
+}
+
+const byTime = (a: Post, b: Post): number => a.at - b.at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
+/** One post's fields, type-checked; undefined when it is not a post. */
+function readPost(id: string, map: unknown): Post | undefined {
+  if (!(map instanceof Y.Map)) return undefined;
+  const author = map.get('author');
+  const at = map.get('at');
+  if (typeof author !== 'string' || typeof at !== 'number') return undefined;
+  const text = map.get('text');
+  const editedAt = map.get('editedAt');
+  const replyTo = map.get('replyTo');
+  const deleted = map.get('deleted') === true;
+  return {
+    id,
+    author,
+    at,
+    text: deleted || typeof text !== 'string' ? '' : text,
+    editedAt: typeof editedAt === 'number' ? editedAt : undefined,
+    deleted,
+    replyTo: typeof replyTo === 'string' ? replyTo : undefined,
+    reactions: readReactions(map.get('reactions')),
+    attachments: readAttachments(map.get('attachments')),
+  };
 }
 
 function readReactions(value: unknown): Record<string, string[]> {
@@ -175,17 +233,4 @@ function readReactions(value: unknown): Record<string, string[]> {
   }
   for (const users of Object.values(out)) users.sort();
   return out;
-}
-
-function readAttachments(value: unknown): Attachment[] {
-  if (!Array.isArray(value)) return [];
-  return value.filter(
-    (a): a is Attachment =>
-      typeof a === 'object' &&
-      a !== null &&
-      typeof a.id === 'string' &&
-      typeof a.name === 'string' &&
-      typeof a.mime === 'string' &&
-      typeof a.size === 'number',
-  );
 }

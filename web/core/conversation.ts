@@ -8,12 +8,19 @@
  * first await, so the iteration read here is the one sealed), and appended through
  * the exactly-once outbox (`id` = the sealed message id). Before the first message
  * at an epoch, my key goes out to the conversation's readers (key-distributor.ts).
+ *
+ * Files: each is sealed and stored in chunks first (file-transfer.ts), then the post
+ * goes out carrying their ids and keys inside the sealed update (attachments.ts),
+ * so a reader never sees a post whose chunks are not all stored yet.
  */
 import { toBase64url } from '../../crypto/bytes.ts';
+import { maxFileSizeFor } from '../../crypto/file.ts';
 import { peekMessageHeader, sealMessage } from '../../crypto/message.ts';
+import { MAX_ATTACHMENTS, type SealedAttachment, safeName, viewOf } from './attachments.ts';
 import { ChannelDoc, type Post } from './channel-doc.ts';
 import { encodeDocPlaintext, updateIds } from './doc-ids.ts';
 import { CoreError } from './errors.ts';
+import type { FileTransfer } from './file-transfer.ts';
 import { DEFAULT_PAGE_SIZE, History } from './history.ts';
 import type { IdentityProvider } from './identity-provider.ts';
 import { Inbox } from './inbox.ts';
@@ -40,6 +47,10 @@ export interface ConversationContext {
   online(): boolean;
   request(type: string, fields: Record<string, unknown>): Promise<Record<string, unknown>>;
   enqueue(type: string, fields: Record<string, unknown>): Promise<Record<string, unknown>>;
+  /** The server's blob store, shared by the server's conversations. */
+  files: FileTransfer;
+  /** Stored bytes one file may take on this server (the welcome's `maxUploadBytes`). */
+  maxUploadBytes(): number;
   publish(topic: string, data: unknown, room: string): void;
   subscribe(topics: string[], room: string): void;
   unsubscribe(topics: string[], room: string): void;
@@ -132,11 +143,30 @@ export class Conversation implements ConversationView {
     this.typingState.receive(data);
   }
 
+  /**
+   * Sends a message, with files if given: every file is checked against the server's
+   * limit before anything is uploaded (`TOO_LARGE`), then sealed and stored, then the
+   * post goes out. Resolves once the post is queued; with files, only after they are
+   * stored (offline, the upload waits in the outbox for the connection).
+   */
   async send(text: string, options: { replyTo?: string; files?: File[] | Blob[] } = {}): Promise<void> {
-    if (options.files && options.files.length > 0)
-      throw new CoreError('NOT_SUPPORTED', 'attachments are not supported yet');
+    const files: Blob[] = [...(options.files ?? [])];
     if (text.length > MAX_TEXT)
       throw new CoreError('TOO_LARGE', `messages are at most ${MAX_TEXT} characters`);
+    if (files.length > MAX_ATTACHMENTS)
+      throw new CoreError('TOO_LARGE', `a message carries at most ${MAX_ATTACHMENTS} files`);
+    const limit = maxFileSizeFor(this.ctx.maxUploadBytes());
+    for (const f of files) {
+      if (f.size > limit) {
+        const name = 'name' in f && typeof f.name === 'string' ? safeName(f.name) : 'the file';
+        throw new CoreError(
+          'TOO_LARGE',
+          `${name} is ${f.size} bytes; this server takes files up to ${limit}`,
+        );
+      }
+    }
+    const attachments: SealedAttachment[] = [];
+    for (const f of files) attachments.push(await this.ctx.files.upload(this.id, f));
     const at = Date.now();
     await this.commit((d, postId) =>
       d.createPost(postId, {
@@ -144,6 +174,7 @@ export class Conversation implements ConversationView {
         at,
         text,
         ...(options.replyTo !== undefined ? { replyTo: options.replyTo } : {}),
+        ...(attachments.length > 0 ? { attachments } : {}),
       }),
     );
     this.typingState.sent();
@@ -178,8 +209,16 @@ export class Conversation implements ConversationView {
     this.typingState.start();
   }
 
-  attachment(_message: string, _attachment: string): Promise<Blob> {
-    return Promise.reject(new CoreError('NOT_SUPPORTED', 'attachments are not supported yet'));
+  /**
+   * Fetches, opens and checks an attachment of a post I can read (`NOT_FOUND` when
+   * the post or the attachment is not in my copy of the conversation). Typed with
+   * the MIME type the post's author gave; cached in memory, so re-renders are free.
+   */
+  async attachment(message: string, attachment: string): Promise<Blob> {
+    const a = this.doc.attachmentsOf(message).find((x) => x.id === attachment);
+    if (!a) throw new CoreError('NOT_FOUND', `no attachment ${attachment} in message ${message}`);
+    const bytes = await this.ctx.files.download(this.id, a);
+    return new Blob([bytes], { type: a.mime });
   }
 
   markRead(): void {
@@ -260,6 +299,11 @@ export class Conversation implements ConversationView {
   }
 
   private toMessage(p: Post, members: Named[]): ChatMessage {
-    return { ...p, mentions: findMentions(p.text, members), pending: this.pending.has(p.id) };
+    return {
+      ...p,
+      attachments: p.attachments.map(viewOf),
+      mentions: findMentions(p.text, members),
+      pending: this.pending.has(p.id),
+    };
   }
 }
