@@ -16,6 +16,15 @@
  *   invite bundle or a newcomer hand-over passes on, so the newcomer reads the
  *   epoch from its start.
  * - Who got my key for (conversation, epoch): the distributor tops it up for newcomers.
+ * - History out of order: a ring's chain only looks MAX_SKIP (2000) ahead and keeps
+ *   2000 skipped keys, which live traffic needs and history does not fit (the newest
+ *   page of a 10,000-message channel first, then older pages). A message the ring
+ *   refuses as too far ahead or too old opens from the sender's iteration-0 state
+ *   instead, through checkpoints every `CHECKPOINT_EVERY` iterations, so any of them
+ *   costs at most that many hash steps after the first. The device holds that state
+ *   anyway (to hand to newcomers), so this opens nothing it could not already derive.
+ *   The signature is checked before any step, and iterations past
+ *   `MAX_HISTORY_ITERATION` are not chased, so a member cannot make readers spin.
  */
 import { fromBase64url, toBase64url } from '../../crypto/bytes.ts';
 import { CryptoError } from '../../crypto/errors.ts';
@@ -27,9 +36,15 @@ import {
   copySenderKey,
   createSenderKey,
   deserializeSenderKey,
+  nextMessageKey,
   type SenderKey,
   serializeSenderKey,
 } from '../../crypto/sender-key.ts';
+
+/** Spacing of the chain states kept for opening history out of order. */
+export const CHECKPOINT_EVERY = 256;
+/** Iterations past this are not derived from iteration 0 (at ~2 µs a step, ~2 s of work). */
+export const MAX_HISTORY_ITERATION = 1_000_000;
 
 /** Epochs of one conversation kept on this device; older rings are dropped. */
 export const MAX_EPOCHS_KEPT = 32;
@@ -52,6 +67,8 @@ export class KeyManager {
   private readonly rings = new Map<string, Map<number, GroupKeyRing>>();
   /** conversation → epoch → sender id → iteration-0 distribution bytes. */
   private readonly zero = new Map<string, Map<number, Map<string, Uint8Array>>>();
+  /** `slot|sender` → chain states at iterations 0, CHECKPOINT_EVERY, 2·CHECKPOINT_EVERY, … */
+  private readonly checkpoints = new Map<string, SenderKey[]>();
   private readonly mine = new Map<string, SenderKey>();
   private readonly removedFrom = new Map<string, number>();
   private readonly given = new Map<string, Set<string>>();
@@ -105,6 +122,11 @@ export class KeyManager {
         r.wipe();
         byEpoch.delete(e);
         this.zero.get(conversation)?.delete(e);
+        for (const [k, points] of this.checkpoints) {
+          if (!k.startsWith(`${slot(conversation, e)}|`)) continue;
+          for (const p of points) p.chainKey.fill(0);
+          this.checkpoints.delete(k);
+        }
       }
     }
     return ring;
@@ -159,7 +181,57 @@ export class KeyManager {
     const { epoch } = peekMessageHeader(sealed);
     const ring = this.rings.get(conversation)?.get(epoch);
     if (!ring) throw new CryptoError('UNKNOWN_KEY', `no keys for epoch ${epoch}`);
-    return openMessage(ring, sealed, guard);
+    try {
+      return openMessage(ring, sealed, guard);
+    } catch (error) {
+      if (!(error instanceof CryptoError) || (error.code !== 'UNKNOWN_KEY' && error.code !== 'TOO_OLD'))
+        throw error;
+      const opened = this.openFromStart(conversation, sealed, guard);
+      if (!opened) throw error;
+      return opened;
+    }
+  }
+
+  /** Opens `sealed` with a chain rebuilt from its sender's iteration-0 state (see the header), or undefined. */
+  private openFromStart(
+    conversation: string,
+    sealed: Uint8Array,
+    guard: ReplayGuard,
+  ): OpenedMessage | undefined {
+    const { epoch, iteration, sender } = peekMessageHeader(sealed);
+    const senderId = userIdOf(sender);
+    const zero = this.zero.get(conversation)?.get(epoch)?.get(senderId);
+    if (!zero || iteration > MAX_HISTORY_ITERATION) return undefined;
+    const key = `${slot(conversation, epoch)}|${senderId}`;
+    let points = this.checkpoints.get(key);
+    if (!points) this.checkpoints.set(key, (points = [deserializeSenderKey(zero)]));
+    const want = Math.floor(iteration / CHECKPOINT_EVERY);
+    let at = copySenderKey(points[Math.min(want, points.length - 1)]!);
+    // Past the known checkpoints: check the signature first (openMessage does, but only after this work).
+    if (want >= points.length && !this.signatureHolds(conversation, sealed, guard)) return undefined;
+    while (points.length <= want) {
+      for (let i = 0; i < CHECKPOINT_EVERY; i++) nextMessageKey(at).key.fill(0);
+      points.push(copySenderKey(at));
+    }
+    at = copySenderKey(points[want]!);
+    const temporary = new GroupKeyRing(conversation, this.me, { graceMs: 0, epoch });
+    try {
+      temporary.install(at);
+      return openMessage(temporary, sealed, guard);
+    } finally {
+      temporary.wipe();
+    }
+  }
+
+  /** Whether the message's author signature verifies (an empty ring: openMessage stops after the signature). */
+  private signatureHolds(conversation: string, sealed: Uint8Array, guard: ReplayGuard): boolean {
+    const { epoch } = peekMessageHeader(sealed);
+    try {
+      openMessage(new GroupKeyRing(conversation, this.me, { graceMs: 0, epoch }), sealed, guard);
+      return true; // not reached: the empty ring has no key
+    } catch (error) {
+      return error instanceof CryptoError && error.code !== 'BAD_SIGNATURE';
+    }
   }
 
   /** Iteration-0 distribution bytes of every key held for (conversation, epoch). */

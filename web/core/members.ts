@@ -43,6 +43,8 @@ export function parseMember(
 
 export class Members {
   readonly list = new Value<MemberInfo[]>([]);
+  /** Names of people who were members and are not now (left, kicked, banned), so their messages keep a name. */
+  readonly former = new Value<Record<string, string>>({});
   private readonly byKey = new Map<string, MemberInfo & { permissions?: string[] }>();
   private readonly tags = new Map<string, string[]>();
   /** display name (lower case) → the first key seen with it. */
@@ -50,9 +52,10 @@ export class Members {
 
   /** Replaces the list (a welcome); returns the keys not known before. */
   reset(values: readonly unknown[]): string[] {
-    const before = new Set(this.byKey.keys());
+    const before = new Map([...this.byKey].map(([k, m]) => [k, m.name]));
     this.byKey.clear();
     for (const v of values) this.put(v);
+    this.remember([...before].filter(([k]) => !this.byKey.has(k)));
     this.publish();
     return [...this.byKey.keys()].filter((k) => !before.has(k));
   }
@@ -69,7 +72,27 @@ export class Members {
   }
 
   remove(key: string): void {
-    if (this.byKey.delete(key)) this.publish();
+    const gone = this.byKey.get(key);
+    if (!gone) return;
+    this.byKey.delete(key);
+    this.remember([[key, gone.name]]);
+    this.publish();
+  }
+
+  /** Former members' names from an earlier visit (checked: strings only). */
+  restoreFormer(saved: unknown): void {
+    if (typeof saved !== 'object' || saved === null) return;
+    const entries = Object.entries(saved).filter(
+      (e): e is [string, string] => typeof e[1] === 'string' && !this.byKey.has(e[0]),
+    );
+    this.remember(entries);
+  }
+
+  private remember(gone: [string, string][]): void {
+    const former = { ...this.former.value };
+    for (const [key, name] of gone) former[key] = name;
+    for (const key of this.byKey.keys()) delete former[key]; // back again
+    this.former.set(former, (a, b) => JSON.stringify(a) === JSON.stringify(b));
   }
 
   has(key: string): boolean {
@@ -111,6 +134,10 @@ export class Members {
     const parsed = parseMember(value);
     if (!parsed) return undefined;
     const isNew = !this.byKey.has(parsed.key);
+    if (isNew && parsed.key in this.former.value) {
+      const { [parsed.key]: _back, ...rest } = this.former.value;
+      this.former.set(rest);
+    }
     const name = parsed.name.toLowerCase();
     if (!this.pinned.has(name)) this.pinned.set(name, parsed.key);
     const held = this.byKey.get(parsed.key);

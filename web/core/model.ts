@@ -110,8 +110,12 @@ export interface ServerView {
   readonly me: Observable<{ key: string; name: string; roles: string[]; permissions: string[] } | undefined>;
   readonly channels: Observable<ChannelInfo[]>;
   readonly members: Observable<MemberInfo[]>;
+  /** Names of people who are no longer members, by key (their old messages keep a name). */
+  readonly formerNames?: Observable<Record<string, string>>;
   /** Unread counts by conversation id. */
   readonly unread: Observable<Record<string, number>>;
+  /** The members I have DM conversations with (keys), in the order they began. */
+  readonly dms?: Observable<string[]>;
   open(conversation: string): ConversationView;
   /** The DM conversation id with a member. */
   dmWith(key: string): string;

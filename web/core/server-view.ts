@@ -17,6 +17,7 @@ import type { ReconnectPolicy } from '../net/reconnect.ts';
 import type { ConnectOptions, SocketFactory, Welcome } from '../net/signal-client.ts';
 import { ChannelTree } from './channel-tree.ts';
 import { Conversation } from './conversation.ts';
+import { FileTransfer } from './file-transfer.ts';
 import { parseEntry } from './history.ts';
 import { type IdentityProvider, idOf } from './identity-provider.ts';
 import { openBundle, sealBundle } from './key-bundle.ts';
@@ -49,6 +50,8 @@ export interface ServerViewOptions {
 type Me = { key: string; name: string; roles: string[]; permissions: string[] };
 const KEYS_SETTING = 'keys';
 const MEMBERS_SETTING = 'members';
+const FORMER_SETTING = 'former-members';
+const DMS_SETTING = 'dms';
 
 /** The http(s) base of a server from its WebSocket URL. */
 export function httpBaseOf(wsUrl: string): string {
@@ -64,8 +67,10 @@ export class ServerSession implements ServerView {
   readonly tree = new ChannelTree();
   readonly members$ = new Members();
   readonly unread = new Value<Record<string, number>>({});
+  readonly dms = new Value<string[]>([]);
   readonly keys: KeyManager;
   readonly distributor: KeyDistributor;
+  readonly files: FileTransfer;
   private readonly conversations = new Map<string, Conversation>();
   private welcome: Welcome | undefined;
   private joining: ServerViewOptions['invite'];
@@ -95,6 +100,10 @@ export class ServerSession implements ServerView {
       isMember: (u) => this.members$.has(u),
       maxEntryBytes: MAX_KEY_ENTRY_BYTES,
       log: options.log,
+    });
+    this.files = new FileTransfer({
+      request: (type, fields) => this.conn.request(type, fields),
+      enqueue: (type, fields) => this.conn.enqueue(type, fields),
     });
     this.keys.onChange(() => this.scheduleSave());
     this.restored = this.restore();
@@ -154,6 +163,10 @@ export class ServerSession implements ServerView {
     return this.members$.list;
   }
 
+  get formerNames() {
+    return this.members$.former;
+  }
+
   get meId(): string {
     return idOf(this.options.identity);
   }
@@ -178,6 +191,8 @@ export class ServerSession implements ServerView {
         online: () => this.conn.state.status === 'online',
         request: (type, fields) => this.conn.request(type, fields),
         enqueue: (type, fields) => this.conn.enqueue(type, fields),
+        files: this.files,
+        maxUploadBytes: () => this.limit('maxUploadBytes') ?? 0,
         publish: (topic, data, room) => this.conn.publish(topic, data, room),
         subscribe: (topics, room) => this.conn.subscribe(topics, room),
         unsubscribe: (topics, room) => this.conn.unsubscribe(topics, room),
@@ -188,6 +203,7 @@ export class ServerSession implements ServerView {
         log: this.options.log,
       });
       this.conversations.set(id, c);
+      if (id.startsWith('dm:')) this.addDm(id);
     }
     return c;
   }
@@ -314,9 +330,17 @@ export class ServerSession implements ServerView {
   }
 
   private maxBundleBytes(): number {
-    const limits = (this.welcome?.server as { limits?: { maxFrameBytes?: unknown } } | undefined)?.limits;
-    const frame = typeof limits?.maxFrameBytes === 'number' ? limits.maxFrameBytes : 64 * 1024;
+    const frame = this.limit('maxFrameBytes') ?? 64 * 1024;
     return Math.min(48 * 1024, Math.floor(((frame - 1024) * 3) / 4));
+  }
+
+  /** A limit the server announced in its welcome (`server.limits`), if it did. */
+  private limit(name: 'maxFrameBytes' | 'maxUploadBytes'): number | undefined {
+    const server: object | undefined = this.welcome?.server;
+    const limits = server && 'limits' in server ? server.limits : undefined;
+    const value: unknown =
+      typeof limits === 'object' && limits !== null && name in limits ? Reflect.get(limits, name) : undefined;
+    return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : undefined;
   }
 
   private async onWelcome(welcome: Welcome): Promise<void> {
@@ -418,7 +442,20 @@ export class ServerSession implements ServerView {
     this.unread.set(out, (a, b) => JSON.stringify(a) === JSON.stringify(b));
   }
 
+  /** Records the peer of a DM conversation (kept across visits). */
+  private addDm(id: string): void {
+    const parties = id.split(':').slice(1);
+    const peer = parties.find((k) => k !== this.meId);
+    if (!parties.includes(this.meId) || !peer || this.dms.value.includes(peer)) return; // not mine
+    this.dms.set([...this.dms.value, peer]);
+    void this.options.cache.putSetting(DMS_SETTING, this.dms.value);
+  }
+
   private async restore(): Promise<void> {
+    const dms = await this.options.cache.getSetting(DMS_SETTING);
+    if (Array.isArray(dms)) this.dms.set(dms.filter((k): k is string => typeof k === 'string'));
+    this.members$.restoreFormer(await this.options.cache.getSetting(FORMER_SETTING));
+    this.members$.former.subscribe((former) => void this.options.cache.putSetting(FORMER_SETTING, former));
     const saved = await this.options.cache.getSetting(KEYS_SETTING);
     if (saved && typeof saved === 'object') {
       try {

@@ -14,9 +14,13 @@ export function shortKey(key: string): string {
   return `user-${key.slice(0, 6)}`;
 }
 
-/** The display name of `key` among `members`, or a short form of the key. */
-export function nameOf(key: string, members: readonly MemberInfo[] | undefined): string {
-  return members?.find((m) => m.key === key)?.name ?? shortKey(key);
+/** The display name of `key` among `members`, else among former members, else a short form of the key. */
+export function nameOf(
+  key: string,
+  members: readonly MemberInfo[] | undefined,
+  former?: Readonly<Record<string, string>>,
+): string {
+  return members?.find((m) => m.key === key)?.name ?? former?.[key] ?? shortKey(key);
 }
 
 /** Groups of five digits, one line per `perLine` groups: safety numbers and fingerprints. */

@@ -144,6 +144,16 @@ describe('<tc-app>', () => {
     await settle(el);
     expect($(el, 'h1').textContent).to.equal('Alice');
     expect(blue.calls.at(-1)).to.deep.equal(['open', `dm:${keyOf('Alice')}`]);
+    // Back to the channel that was open before the DM (no other state changes with it).
+    inner(el, 'tc-channel-list').dispatchEvent(
+      new CustomEvent('tc-channel-select', {
+        detail: { id: 'general', kind: 'text' },
+        bubbles: true,
+        composed: true,
+      }),
+    );
+    await settle(el);
+    expect($(el, 'h1').textContent, 'picking #general again from a DM should open it').to.equal('#general');
   });
 
   it('opens invites and settings as dialogs; settings passes axe', async () => {

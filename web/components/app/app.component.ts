@@ -180,6 +180,7 @@ export class TcApp extends LitElement {
     this.serverId = serverId;
     if (conversation) this.chosen.set(serverId, conversation);
     if (conversation && this.narrow.matches) this.drawer = 'none';
+    this.requestUpdate(); // `chosen` is a plain Map: picking again on the same server changes no @state
   }
 
   private async leave(id: string): Promise<void> {
@@ -223,6 +224,7 @@ export class TcApp extends LitElement {
           @tc-settings-open=${() => (this.settingsOpen = true)}></tc-server-rail>
         <tc-channel-list .server=${s} selected=${conversation ?? ''}
           @tc-channel-select=${(e: CustomEvent<{ id: string }>) => this.select(s.id, e.detail.id)}
+          @tc-dm-open=${(e: CustomEvent<{ key: string }>) => this.openDm(s, e.detail.key)}
           @tc-invite-open=${() => (this.inviteOpen = true)}></tc-channel-list>
       </div>
       <main aria-label=${label}>

@@ -1,6 +1,6 @@
 import { expect, fixture, html, oneEvent } from '@open-wc/testing';
 import { $, $$, answer, deepActive, press, until } from '../testing/dom.ts';
-import { ALL_PERMISSIONS, channel, FixtureServer, member } from '../testing/fixtures.ts';
+import { ALL_PERMISSIONS, channel, FixtureServer, keyOf, member } from '../testing/fixtures.ts';
 import './channel-list.component.ts';
 import type { TcChannelList } from './channel-list.component.ts';
 
@@ -32,6 +32,23 @@ const labelOf = (el: TcChannelList, id: string) =>
   $(el, `button.channel[data-id="${id}"] .visually-hidden`).textContent;
 
 describe('<tc-channel-list>', () => {
+  it('lists direct messages with names (former members too) and unread counts, and opens one', async () => {
+    const s = server();
+    s.dms.set([keyOf('Alice'), keyOf('Gone')]);
+    s.formerNames.set({ [keyOf('Gone')]: 'Gone Person' });
+    s.unread.set({ [s.dmWith(keyOf('Alice'))]: 3 });
+    const el = await list(s, s.dmWith(keyOf('Alice')));
+    const dms = $$(el, 'button.dm');
+    expect(dms.map((b) => b.querySelector('.name')!.textContent)).to.deep.equal(['Alice', 'Gone Person']);
+    expect(dms[0]!.getAttribute('aria-current'), 'the open DM is marked current').to.equal('page');
+    expect(dms[0]!.querySelector('.badge')!.getAttribute('aria-label')).to.equal('3 unread');
+    expect(dms[1]!.querySelector('.badge'), 'no badge without unread').to.equal(null);
+    setTimeout(() => dms[1]!.click());
+    const event = await oneEvent(el, 'tc-dm-open');
+    expect(event.detail).to.deep.equal({ key: keyOf('Gone') });
+    await expect(el).shadowDom.to.be.accessible();
+  });
+
   it('renders the ordered, nested tree with kinds, locks and who is in voice', async () => {
     const el = await list();
     expect(names(el)).to.deep.equal([

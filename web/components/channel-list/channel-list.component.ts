@@ -7,6 +7,7 @@
  *
  * @fires tc-channel-select - {id, kind} a channel was chosen.
  * @fires tc-invite-open - the "Invite people" button was pressed.
+ * @fires tc-dm-open - {key} a direct message in the list was chosen.
  */
 import { html, LitElement, nothing, type TemplateResult } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
@@ -15,7 +16,7 @@ import { ObserveAllController } from '../../controllers/observe-all.ts';
 import { RovingFocusController } from '../../controllers/roving-focus.ts';
 import type { ChannelInfo, ServerView } from '../../core/model.ts';
 import { emit } from '../../ui/events.ts';
-import { describeError } from '../../ui/format.ts';
+import { describeError, nameOf } from '../../ui/format.ts';
 import { icon } from '../../ui/icons.ts';
 import { base, dialogStyles } from '../../ui/theme.styles.ts';
 import { styles } from './channel-list.styles.ts';
@@ -55,7 +56,7 @@ export class TcChannelList extends LitElement {
   /** Registered with the host on construction: re-renders when these sources change. */
   protected readonly observed = new ObserveAllController(this, () => {
     const s = this.server;
-    return s ? [s.channels, s.unread, s.members, s.me, s.name] : [];
+    return s ? [s.channels, s.unread, s.members, s.me, s.name, ...(s.dms ? [s.dms] : [])] : [];
   });
   private readonly confirm = new ConfirmController(this);
   private readonly roving = new RovingFocusController(this, {
@@ -208,6 +209,27 @@ export class TcChannelList extends LitElement {
     </form>`;
   }
 
+  /** Direct messages, like Discord's list: who, and how many unread. */
+  private renderDms(s: ServerView) {
+    const dms = s.dms?.value ?? [];
+    if (dms.length === 0) return nothing;
+    const members = s.members.value;
+    return html`<h3 id="dms-title" class="dms-title">Direct messages</h3>
+      <ul role="list" class="dms" aria-labelledby="dms-title">
+        ${dms.map((key) => {
+          const id = s.dmWith(key);
+          const unread = s.unread.value[id] ?? 0;
+          const name = nameOf(key, members, s.formerNames?.value);
+          return html`<li><button type="button" class=${unread ? 'channel dm unread' : 'channel dm'} data-key=${key}
+            aria-current=${this.selected === id ? 'page' : nothing}
+            @click=${() => emit(this, 'tc-dm-open', { key })}>
+            <span aria-hidden="true">@</span><span class="name">${name}</span>
+            ${unread ? html`<span class="badge" aria-label=${`${unread} unread`}>${unread > 99 ? '99+' : unread}</span>` : nothing}
+          </button></li>`;
+        })}
+      </ul>`;
+  }
+
   override render() {
     const s = this.server;
     if (!s) return nothing;
@@ -235,6 +257,7 @@ export class TcChannelList extends LitElement {
           ${(tree.get('') ?? []).map((c) => this.renderChannel(c, tree, 1))}
         </ul>
         ${channels.length === 0 ? html`<p class="muted">No channels yet.</p>` : nothing}
+        ${this.renderDms(s)}
       </nav>
       ${this.confirm.render()}`;
   }

@@ -83,4 +83,14 @@ export const styles = css`
     flex-wrap: wrap;
     gap: 0.25rem;
   }
+  .dms-title {
+    margin: 1rem 0.75rem 0.25rem;
+    font-size: 0.75rem;
+    text-transform: uppercase;
+    letter-spacing: 0.04em;
+    color: var(--tc-fg-muted);
+  }
+  .dms {
+    padding: 0 0.25rem;
+  }
 `;

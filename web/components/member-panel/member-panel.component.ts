@@ -53,12 +53,18 @@ export class TcMemberPanel extends LitElement {
     return this.server?.members.value.find((m) => m.key === this.key);
   }
 
-  private async act(confirmed: Promise<unknown>, action: (value: string) => Promise<unknown>): Promise<void> {
+  /** Runs `action` once confirmed; `closeAfter` closes the panel when it succeeded (the member is gone). */
+  private async act(
+    confirmed: Promise<unknown>,
+    action: (value: string) => Promise<unknown>,
+    closeAfter = false,
+  ): Promise<void> {
     const answer = await confirmed;
     if (answer === false || answer === undefined) return;
     this.error = '';
     try {
       await action(typeof answer === 'string' ? answer : '');
+      if (closeAfter) this.close();
     } catch (error) {
       this.error = describeError(error);
     }
@@ -98,6 +104,7 @@ export class TcMemberPanel extends LitElement {
         danger: true,
       }),
       () => this.server!.kick(m.key),
+      true,
     );
   }
 
@@ -110,6 +117,7 @@ export class TcMemberPanel extends LitElement {
         danger: true,
       }),
       () => this.server!.ban(m.key),
+      true,
     );
   }
 

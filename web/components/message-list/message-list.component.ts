@@ -82,7 +82,9 @@ export class TcMessageList extends LitElement {
   protected readonly observed = new ObserveAllController(this, () => {
     const c = this.conversation;
     const s = this.server;
-    return [c?.messages, c?.typing, c?.hasOlder, s?.members, s?.me].filter((o) => o !== undefined);
+    return [c?.messages, c?.typing, c?.hasOlder, s?.members, s?.formerNames, s?.me].filter(
+      (o) => o !== undefined,
+    );
   });
   private readonly confirm = new ConfirmController(this);
   private readonly roving = new RovingFocusController(this, {
@@ -232,6 +234,7 @@ export class TcMessageList extends LitElement {
     return {
       conversation: c,
       members: this.server?.members.value ?? [],
+      former: this.server?.formerNames?.value ?? {},
       me: this.server?.me.value?.key,
       byId: indexById(this.messages),
       editing: this.editing,

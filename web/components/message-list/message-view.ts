@@ -16,6 +16,8 @@ export const QUICK_REACTIONS = ['👍', '❤️', '😂', '🎉', '😮', '😢'
 export interface MessageContext {
   conversation: ConversationView;
   members: readonly MemberInfo[];
+  /** Names of people no longer members, by key. */
+  former?: Readonly<Record<string, string>>;
   me: string | undefined;
   byId: ReadonlyMap<string, ChatMessage>;
   editing: string | undefined;
@@ -66,7 +68,7 @@ function renderEditor(m: ChatMessage, ctx: MessageContext) {
 
 export function renderMessage(m: ChatMessage, continued: boolean, active: boolean, ctx: MessageContext) {
   const tab = active ? 0 : -1;
-  const author = nameOf(m.author, ctx.members);
+  const author = nameOf(m.author, ctx.members, ctx.former);
   const own = ctx.me !== undefined && m.author === ctx.me;
   const mentioned = ctx.me !== undefined && m.mentions.includes(ctx.me);
   const quoted = m.replyTo ? ctx.byId.get(m.replyTo) : undefined;
@@ -82,7 +84,7 @@ export function renderMessage(m: ChatMessage, continued: boolean, active: boolea
     ${
       m.replyTo
         ? html`<p class="quote">${icon('reply')}
-            ${quoted ? html`<strong>${nameOf(quoted.author, ctx.members)}</strong> ${quoted.deleted ? 'deleted message' : plainText(quoted.text, 80)}` : 'an earlier message'}</p>`
+            ${quoted ? html`<strong>${nameOf(quoted.author, ctx.members, ctx.former)}</strong> ${quoted.deleted ? 'deleted message' : plainText(quoted.text, 80)}` : 'an earlier message'}</p>`
         : nothing
     }
     ${

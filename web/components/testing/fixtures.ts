@@ -182,6 +182,8 @@ export class FixtureServer implements ServerView {
   readonly channels: Value<ChannelInfo[]>;
   readonly members: Value<MemberInfo[]>;
   readonly unread = new Value<Record<string, number>>({});
+  readonly dms = new Value<string[]>([]);
+  readonly formerNames = new Value<Record<string, string>>({});
   readonly conversations = new Map<string, FixtureConversation>();
   constructor(
     readonly id: string,
