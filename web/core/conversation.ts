@@ -72,6 +72,11 @@ export class Conversation implements ConversationView {
   private visible = false;
   private opened: Promise<void> | undefined;
   private refreshQueued = false;
+  /** Views of posts, reused while the post, its pending mark and the member list are the same objects. */
+  private readonly views = new Map<
+    string,
+    { post: Post; members: Named[]; pending: boolean; message: ChatMessage }
+  >();
 
   constructor(
     readonly id: string,
@@ -294,8 +299,17 @@ export class Conversation implements ConversationView {
     queueMicrotask(() => {
       this.refreshQueued = false;
       const members = this.ctx.members();
-      this.messages.set(this.doc.read().map((p: Post) => this.toMessage(p, members)));
+      this.messages.set(this.doc.read().map((p: Post) => this.messageFor(p, members)));
     });
+  }
+
+  private messageFor(p: Post, members: Named[]): ChatMessage {
+    const pending = this.pending.has(p.id);
+    const held = this.views.get(p.id);
+    if (held && held.post === p && held.members === members && held.pending === pending) return held.message;
+    const message = this.toMessage(p, members);
+    this.views.set(p.id, { post: p, members, pending, message });
+    return message;
   }
 
   private toMessage(p: Post, members: Named[]): ChatMessage {
