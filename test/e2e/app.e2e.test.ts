@@ -370,6 +370,7 @@ describe('the web app, three people, end to end', { timeout: 180_000 }, () => {
     await alice.getByRole('button', { name: 'Kick Bob' }).click();
     await bob
       .getByText('You were removed from this server by a moderator.')
+      .first()
       .waitFor()
       .catch((error: unknown) => {
         throw new Error('Bob should be told he was removed', { cause: error });
@@ -378,6 +379,11 @@ describe('the web app, three people, end to end', { timeout: 180_000 }, () => {
     await say(alice, `${CANARY.afterKick} secret plans`);
     await sees(carol, CANARY.afterKick, "Alice's message after the kick, at Carol");
     await shoot('app-after-kick');
+    assert.equal(
+      await bob.getByRole('textbox', { name: /^Message / }).count(),
+      0,
+      'a removed member gets no composer (nothing would ever be sent)',
+    );
     assert.ok(
       (await alice.getByRole('log').getByText('Bob', { exact: true }).count()) > 0,
       "Bob's earlier messages should still carry his name at Alice's",

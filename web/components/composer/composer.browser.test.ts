@@ -9,11 +9,11 @@ function server(permissions = ['send', 'upload']) {
   return new FixtureServer('s', 'Blue', { permissions, members: [member('me'), member('Alice')] });
 }
 
-async function composer(options: { online?: boolean; permissions?: string[] } = {}) {
+async function composer(options: { online?: boolean; closed?: string; permissions?: string[] } = {}) {
   const c = new FixtureConversation('general');
   const s = server(options.permissions);
   const el = await fixture<TcComposer>(html`<tc-composer .conversation=${c} .server=${s} target="#general"
-    .online=${options.online ?? true}></tc-composer>`);
+    .online=${options.online ?? true} closed=${options.closed ?? ''}></tc-composer>`);
   return { el, c, s, box: el.shadowRoot!.querySelector('textarea')! };
 }
 
@@ -142,5 +142,14 @@ describe('<tc-composer>', () => {
     const mute = await composer({ permissions: [] });
     expect($$(mute.el, 'textarea')).to.have.length(0);
     expect($(mute.el, '.note').textContent).to.contain('do not have permission');
+  });
+  it('offers no composer once the server ended the session for good, and says why', async () => {
+    const { el } = await composer({
+      online: false,
+      closed: 'You were removed from this server by a moderator.',
+    });
+    expect(el.shadowRoot!.querySelector('textarea'), 'no text box for a removed member').to.equal(null);
+    expect(el.shadowRoot!.querySelector('.note')!.textContent).to.contain('removed from this server');
+    expect(el.shadowRoot!.textContent).not.to.contain('queued');
   });
 });

@@ -40,6 +40,8 @@ export class TcComposer extends LitElement {
   @property({ attribute: false }) replyTo: ChatMessage | undefined;
   /** False while the server connection is down: messages are queued. */
   @property({ type: Boolean }) online = true;
+  /** Set when the server ended the session for good (kicked, banned, refused): nothing can be sent or queued. */
+  @property() closed = '';
   /** What the message goes to, for the label ("#general"). */
   @property() target = 'this conversation';
   @state() private files: File[] = [];
@@ -149,6 +151,8 @@ export class TcComposer extends LitElement {
   override render() {
     const label = `Message ${this.target}`;
     if (!this.maySend) return html`<p class="note">You do not have permission to send messages here.</p>`;
+    if (this.closed)
+      return html`<p class="note" role="status">You cannot send messages here: ${this.closed}</p>`;
     return html`
       ${this.replyTo ? this.renderReply(this.replyTo) : nothing}
       ${

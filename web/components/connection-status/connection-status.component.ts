@@ -23,7 +23,7 @@ declare global {
   }
 }
 
-const OFFLINE_REASONS: Record<string, string> = {
+export const OFFLINE_REASONS: Record<string, string> = {
   KICKED: 'You were removed from this server by a moderator.',
   BANNED: 'You are banned from this server.',
   AUTH_FAILED: 'The server did not accept this identity. The invite may have expired or been used.',

@@ -10,6 +10,7 @@ import type { ChatMessage, ConversationView, ServerView } from '../../core/model
 import { base } from '../../ui/theme.styles.ts';
 import '../composer/composer.component.ts';
 import type { TcComposer } from '../composer/composer.component.ts';
+import { OFFLINE_REASONS } from '../connection-status/connection-status.component.ts';
 import '../message-list/message-list.component.ts';
 import type { TcMessageList } from '../message-list/message-list.component.ts';
 import { styles } from './conversation.styles.ts';
@@ -66,13 +67,18 @@ export class TcConversation extends LitElement {
 
   override render() {
     if (!this.conversation) return html`<p class="muted">Pick a channel.</p>`;
-    const online = this.connection.value?.status === 'online';
+    const state = this.connection.value;
+    const online = state?.status === 'online';
+    const closed =
+      state?.status === 'offline'
+        ? (OFFLINE_REASONS[state.code] ?? (state.reason || 'disconnected from the server.'))
+        : '';
     return html`<tc-message-list .conversation=${this.conversation} .server=${this.server}
         label=${`Messages in ${this.label}`} @tc-reply=${this.onReply}></tc-message-list>
       ${
         this.conversationId
           ? html`<tc-composer .conversation=${this.conversation} .server=${this.server} .replyTo=${this.replyTo}
-              .online=${online} target=${this.label} @tc-reply-cancel=${() => (this.replyTo = undefined)}></tc-composer>`
+              .online=${online} closed=${closed} target=${this.label} @tc-reply-cancel=${() => (this.replyTo = undefined)}></tc-composer>`
           : nothing
       }`;
   }
