@@ -207,3 +207,23 @@ export const dialogStyles = css`
     margin-block: 0.5rem;
   }
 `;
+
+/** A page that is one centred card (join, welcome); each sets its own `main` max-width. */
+export const cardPage = css`
+  :host {
+    display: grid;
+    place-items: center;
+    min-height: 100%;
+    padding: 1rem;
+  }
+  main {
+    width: 100%;
+    background: var(--tc-bg-raised);
+    border: 1px solid var(--tc-border);
+    border-radius: calc(var(--tc-radius) * 2);
+    padding: 1.25rem;
+  }
+  h1 {
+    margin-top: 0;
+  }
+`;

@@ -14,7 +14,7 @@ import { type Invite, parseInviteLink } from '../../../crypto/invite.ts';
 import type { AppView, ServerView } from '../../core/model.ts';
 import { emit } from '../../ui/events.ts';
 import { describeError, digitLines, formatDateTime } from '../../ui/format.ts';
-import { base } from '../../ui/theme.styles.ts';
+import { base, cardPage } from '../../ui/theme.styles.ts';
 import { styles } from './join.styles.ts';
 
 declare global {
@@ -48,7 +48,7 @@ function hostOf(link: string): string {
 
 @customElement('tc-join')
 export class TcJoin extends LitElement {
-  static override styles = [base, styles];
+  static override styles = [base, cardPage, styles];
 
   @property({ attribute: false }) app: AppView | undefined;
   @property() link = '';

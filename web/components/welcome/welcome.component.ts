@@ -8,7 +8,7 @@
 import { html, LitElement, nothing } from 'lit';
 import { customElement, state } from 'lit/decorators.js';
 import { emit } from '../../ui/events.ts';
-import { base } from '../../ui/theme.styles.ts';
+import { base, cardPage } from '../../ui/theme.styles.ts';
 import { styles } from './welcome.styles.ts';
 
 declare global {
@@ -19,7 +19,7 @@ declare global {
 
 @customElement('tc-welcome')
 export class TcWelcome extends LitElement {
-  static override styles = [base, styles];
+  static override styles = [base, cardPage, styles];
 
   @state() private error = '';
 

@@ -1,22 +1,8 @@
 import { css } from 'lit';
 
 export const styles = css`
-  :host {
-    display: grid;
-    place-items: center;
-    min-height: 100%;
-    padding: 1rem;
-  }
   main {
     max-width: 32rem;
-    width: 100%;
-    background: var(--tc-bg-raised);
-    border: 1px solid var(--tc-border);
-    border-radius: calc(var(--tc-radius) * 2);
-    padding: 1.25rem;
-  }
-  h1 {
-    margin-top: 0;
   }
   form {
     display: flex;
