@@ -192,7 +192,11 @@ export class KeyManager {
     }
   }
 
-  /** Opens `sealed` with a chain rebuilt from its sender's iteration-0 state (see the header), or undefined. */
+  /**
+   * Opens `sealed` with a chain rebuilt from its sender's iteration-0 state (see the
+   * header), or undefined. Only called after the ring refused it for its key, which
+   * openMessage checks after the signature.
+   */
   private openFromStart(
     conversation: string,
     sealed: Uint8Array,
@@ -207,8 +211,8 @@ export class KeyManager {
     if (!points) this.checkpoints.set(key, (points = [deserializeSenderKey(zero)]));
     const want = Math.floor(iteration / CHECKPOINT_EVERY);
     let at = copySenderKey(points[Math.min(want, points.length - 1)]!);
-    // Past the known checkpoints: check the signature first (openMessage does, but only after this work).
-    if (want >= points.length && !this.signatureHolds(conversation, sealed, guard)) return undefined;
+    // The ring's refusal (UNKNOWN_KEY, TOO_OLD) comes after openMessage verified the
+    // author's signature, so only signed messages reach this work.
     while (points.length <= want) {
       for (let i = 0; i < CHECKPOINT_EVERY; i++) nextMessageKey(at).key.fill(0);
       points.push(copySenderKey(at));
@@ -220,17 +224,6 @@ export class KeyManager {
       return openMessage(temporary, sealed, guard);
     } finally {
       temporary.wipe();
-    }
-  }
-
-  /** Whether the message's author signature verifies (an empty ring: openMessage stops after the signature). */
-  private signatureHolds(conversation: string, sealed: Uint8Array, guard: ReplayGuard): boolean {
-    const { epoch } = peekMessageHeader(sealed);
-    try {
-      openMessage(new GroupKeyRing(conversation, this.me, { graceMs: 0, epoch }), sealed, guard);
-      return true; // not reached: the empty ring has no key
-    } catch (error) {
-      return error instanceof CryptoError && error.code !== 'BAD_SIGNATURE';
     }
   }
 
