@@ -91,6 +91,8 @@ export async function authenticate(hub: Hub, session: Session, msg: AuthMessage)
       open: hub.options.open,
       fixedChannels: hub.options.fixedChannels,
       limits: { maxFrameBytes: hub.options.maxFrameBytes, maxUploadBytes: hub.options.maxUploadBytes },
+      // What each role may do: peers check it for what reaches them directly (the mesh).
+      roles: Object.fromEntries([...hub.options.roles].map(([name, r]) => [name, [...r.permissions]])),
     },
     channels: hub.channelsState(),
     epoch: hub.epoch,

@@ -6,7 +6,7 @@
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import { CLOSE_CODES, type ErrorCode, isFatal, ProtocolError } from '../protocol/errors.ts';
-import type { TokenBucket } from './rate-limit.ts';
+import type { TokenBucket } from '../protocol/rate-limit.ts';
 
 /**
  * A final, unmasked text frame around `payload` (RFC 6455 §5.2: server frames are

@@ -7,6 +7,7 @@ import { BrowserIdentityStore } from './browser/identity-store.ts';
 import { IndexedDbCache, lazyCache } from './browser/local-cache.ts';
 import './components/app/app.component.ts';
 import { App } from './core/app.ts';
+import { joinMesh } from './net/mesh.ts';
 import type { SocketLike } from './net/signal-client.ts';
 
 const shell = document.querySelector('tc-app');
@@ -23,6 +24,7 @@ if (shell) {
       identities,
       storage,
       cacheFor: (slot) => lazyCache(`tincan-cache-${slot}`),
+      mesh: joinMesh,
     });
   } catch (error) {
     shell.startError = error instanceof Error ? error.message : String(error);

@@ -168,6 +168,16 @@ function inboxStats(page: Page, log: string): Promise<Record<string, number>> {
   return feedCiphertext(page, log, []).then((r) => r.stats);
 }
 
+/** The user ids `page`'s first server has verified in the mesh of `log`. */
+function meshPeers(page: Page, log: string): Promise<string[]> {
+  return page.evaluate((log) => {
+    const shell = (globalThis as unknown as CoreWindow).document.querySelector('tc-app') as unknown as {
+      app: { servers: { value: Array<{ meshes?: { peers(c: string): string[] } }> } };
+    };
+    return shell.app.servers.value[0]?.meshes?.peers(log) ?? [];
+  }, log);
+}
+
 function wireEntries(server: RunningServer, log: string): WireEntry[] {
   return server.hub.store.fetchAfter(log, 0, 10_000).map((e) => ({
     seq: e.seq,
@@ -261,6 +271,12 @@ describe('the web app, three people, end to end', { timeout: 180_000 }, () => {
   });
 
   it('2. Alice writes text, markdown and an image; Bob and Carol see all three', async () => {
+    // The channel is open in all three tabs: their meshes link up (signed DTLS fingerprints).
+    await eventually(
+      async () =>
+        assert.equal((await meshPeers(alice, general)).length, 2, 'Alice has Bob and Carol as peers'),
+      STEP_TIMEOUT_MS,
+    );
     await say(alice, `${CANARY.hello} everyone`);
     await say(alice, `**bold ${CANARY.markdown}** and \`code\``);
     const composer = alice.locator('tc-composer');
@@ -288,6 +304,17 @@ describe('the web app, three people, end to end', { timeout: 180_000 }, () => {
         const width = await img.evaluate((el) => (el as HTMLImageElement).naturalWidth);
         assert.equal(width, 4, `${who}'s decrypted image should decode to the 4 px wide PNG Alice sent`);
       }, STEP_TIMEOUT_MS);
+    }
+    for (const [page, who] of [
+      [bob, 'Bob'],
+      [carol, 'Carol'],
+    ] as const) {
+      const stats = await inboxStats(page, general);
+      assert.ok(
+        stats.fromPeers! >= 1,
+        `${who} should have had at least one of Alice's 3 posts from the mesh before the server's copy: ${JSON.stringify(stats)}`,
+      );
+      assert.equal(stats.forged, 0, `${who} counted nothing as forged`);
     }
     await shoot('app-channel');
   });

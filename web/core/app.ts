@@ -20,6 +20,7 @@ import { publicKeyOf } from '../../crypto/identity.ts';
 import { parseInviteLink, serverIdOf } from '../../crypto/invite.ts';
 import type { ReconnectPolicy } from '../net/reconnect.ts';
 import type { SocketFactory } from '../net/signal-client.ts';
+import type { JoinMesh } from './conversation-mesh.ts';
 import { CoreError } from './errors.ts';
 import type { IdentityStore } from './identity-provider.ts';
 import type { LocalCache } from './local-cache.ts';
@@ -35,6 +36,7 @@ export const DEFAULT_SETTINGS: Settings = {
   messageColor: undefined,
   notificationSounds: true,
   identityPerServer: false,
+  hideIp: false,
 };
 
 export interface AppDeps {
@@ -46,6 +48,8 @@ export interface AppDeps {
   cacheFor(slot: string): LocalCache;
   policy?: () => ReconnectPolicy;
   pageSize?: number;
+  /** Joins a peer mesh (web/net/mesh.ts in the browser); absent, conversations go through the server only. */
+  mesh?: JoinMesh;
   /** Backup cost; only tests lower it. */
   backupParams?: ScryptParams;
   log?: (message: string) => void;
@@ -200,6 +204,8 @@ export class App implements AppView {
       ...(this.deps.policy ? { policy: this.deps.policy() } : {}),
       ...(this.deps.pageSize ? { pageSize: this.deps.pageSize } : {}),
       ...(this.deps.log ? { log: this.deps.log } : {}),
+      ...(this.deps.mesh ? { mesh: this.deps.mesh } : {}),
+      hideIp: () => this.settings.value.hideIp,
     };
   }
 

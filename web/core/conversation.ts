@@ -6,7 +6,9 @@
  * header of the message that will carry it (doc-ids.ts), sealed with my sender key
  * (sealMessage with a bare SenderKey: message.ts takes the ratchet step before its
  * first await, so the iteration read here is the one sealed), and appended through
- * the exactly-once outbox (`id` = the sealed message id). Before the first message
+ * the exactly-once outbox (`id` = the sealed message id). The same sealed bytes go
+ * to the peers who have the conversation open, over its mesh (conversation-mesh.ts),
+ * when there is one: they see it without waiting for the server's round trip. Before the first message
  * at an epoch, my key goes out to the conversation's readers (key-distributor.ts).
  *
  * Files: each is sealed and stored in chunks first (file-transfer.ts), then the post
@@ -58,7 +60,16 @@ export interface ConversationContext {
   isModerator(userId: string): boolean;
   mayRead(userId: string): boolean;
   onUnread(): void;
+  /** The fast path to the peers who have this conversation open (conversation-mesh.ts); absent in Node. */
+  peers?: PeerPath;
   log?(message: string): void;
+}
+
+/** What a conversation asks of its mesh: be there while open, carry my sealed updates. */
+export interface PeerPath {
+  open(): void;
+  close(): void;
+  send(sealed: Uint8Array): void;
 }
 
 export class Conversation implements ConversationView {
@@ -122,6 +133,7 @@ export class Conversation implements ConversationView {
   open(): Promise<void> {
     this.visible = true;
     this.ctx.subscribe([TYPING_TOPIC], this.id);
+    this.ctx.peers?.open();
     this.opened ??= this.load();
     return this.opened;
   }
@@ -233,6 +245,7 @@ export class Conversation implements ConversationView {
 
   close(): void {
     this.visible = false;
+    this.ctx.peers?.close();
     this.typingState.close();
     this.ctx.unsubscribe([TYPING_TOPIC], this.id);
   }
@@ -262,6 +275,7 @@ export class Conversation implements ConversationView {
     if (header.iteration !== expected) throw new Error('internal: the sealed iteration moved');
     this.pending.add(ids.postId);
     this.scheduleRefresh();
+    this.ctx.peers?.send(sealed);
     this.ctx
       .enqueue('log.append', {
         log: this.id,

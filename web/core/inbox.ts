@@ -9,7 +9,7 @@
  * not yet present wait in `waiting`, retried after every update applied. Forgeries
  * and rule violations are dropped and counted in `stats`, never shown.
  */
-import { fromBase64url } from '../../crypto/bytes.ts';
+import { fromBase64url, toBase64url } from '../../crypto/bytes.ts';
 import type { Agreement } from '../../crypto/ecdh.ts';
 import { CryptoError } from '../../crypto/errors.ts';
 import { userIdOf } from '../../crypto/identity.ts';
@@ -24,6 +24,8 @@ import type { LogEntry } from './local-cache.ts';
 
 export const MAX_BUFFERED = 2000;
 export const MAX_WAITING = 1000;
+/** The seq of an update that came from a peer rather than the server's log. */
+const PEER_SEQ = -1;
 
 export interface InboxContext {
   conversation: string;
@@ -47,6 +49,8 @@ export interface InboxStats {
   /** Dropped from a full buffer. */
   overflowed: number;
   keysInstalled: number;
+  /** Updates shown first from a mesh peer's copy (the server's copy then came as a replay). */
+  fromPeers: number;
 }
 
 interface Waiting {
@@ -56,7 +60,14 @@ interface Waiting {
 }
 
 export class Inbox {
-  readonly stats: InboxStats = { forged: 0, rejected: 0, undecryptable: 0, overflowed: 0, keysInstalled: 0 };
+  readonly stats: InboxStats = {
+    forged: 0,
+    rejected: 0,
+    undecryptable: 0,
+    overflowed: 0,
+    keysInstalled: 0,
+    fromPeers: 0,
+  };
   private readonly guard = new ReplayGuard();
   private readonly seen = new Set<number>();
   private buffered: { entry: LogEntry; live: boolean; header: MessageHeader }[] = [];
@@ -74,6 +85,27 @@ export class Inbox {
   push(entries: readonly LogEntry[], live: boolean): Promise<void> {
     const sorted = [...entries].sort((a, b) => a.seq - b.seq);
     this.queue = this.queue.then(() => this.process(sorted, live));
+    return this.queue;
+  }
+
+  /**
+   * A sealed update a mesh peer sent, `sender` being the user id its link proved
+   * (mesh.ts). It takes the same checks as a log entry; it has no seq, so the
+   * server's copy, when it comes, is refused as a replay by message id.
+   */
+  fromPeer(sealed: Uint8Array, sender: string): Promise<void> {
+    const entry: LogEntry = {
+      seq: PEER_SEQ,
+      kind: 'update',
+      id: null,
+      author: sender,
+      at: Date.now(),
+      blob: toBase64url(sealed),
+    };
+    this.queue = this.queue.then(() => {
+      this.update(entry, true);
+      this.askForKeys();
+    });
     return this.queue;
   }
 
@@ -163,7 +195,7 @@ export class Inbox {
       postId: ids.postId,
       moderator: this.ctx.isModerator(author),
     };
-    this.apply({ update, ctx, live });
+    if (this.apply({ update, ctx, live }) && entry.seq === PEER_SEQ) this.stats.fromPeers++;
   }
 
   private apply(w: Waiting): boolean {

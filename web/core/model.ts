@@ -159,4 +159,6 @@ export interface Settings {
   notificationSounds: boolean;
   /** A separate identity per server (privacy) instead of one for all. */
   identityPerServer: boolean;
+  /** Peers never learn my IP address: links to them go through TURN (and, for voice, the relay) only. */
+  hideIp: boolean;
 }

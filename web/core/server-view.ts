@@ -17,6 +17,7 @@ import type { ReconnectPolicy } from '../net/reconnect.ts';
 import type { ConnectOptions, SocketFactory, Welcome } from '../net/signal-client.ts';
 import { ChannelTree } from './channel-tree.ts';
 import { Conversation } from './conversation.ts';
+import { ConversationMeshes, type JoinMesh } from './conversation-mesh.ts';
 import { FileTransfer } from './file-transfer.ts';
 import { parseEntry } from './history.ts';
 import { type IdentityProvider, idOf } from './identity-provider.ts';
@@ -44,6 +45,10 @@ export interface ServerViewOptions {
   expectServer?: string;
   policy?: ReconnectPolicy;
   pageSize?: number;
+  /** Joins a peer mesh (web/net/mesh.ts); without it (Node) conversations use the server alone. */
+  mesh?: JoinMesh;
+  /** True when the user hides their IP: mesh links then go through TURN only. */
+  hideIp?: () => boolean;
   log?: (message: string) => void;
 }
 
@@ -71,6 +76,8 @@ export class ServerSession implements ServerView {
   readonly keys: KeyManager;
   readonly distributor: KeyDistributor;
   readonly files: FileTransfer;
+  /** The conversations' peer meshes, when the options give a way to join one. */
+  readonly meshes: ConversationMeshes | undefined;
   private readonly conversations = new Map<string, Conversation>();
   private welcome: Welcome | undefined;
   private joining: ServerViewOptions['invite'];
@@ -105,6 +112,7 @@ export class ServerSession implements ServerView {
       request: (type, fields) => this.conn.request(type, fields),
       enqueue: (type, fields) => this.conn.enqueue(type, fields),
     });
+    this.meshes = options.mesh && this.makeMeshes(options.mesh);
     this.keys.onChange(() => this.scheduleSave());
     this.restored = this.restore();
     this.conn.onState((s) => this.connection.set(s));
@@ -200,6 +208,7 @@ export class ServerSession implements ServerView {
         isModerator: (u) => this.members$.isModerator(u),
         mayRead: (u) => this.readersOf(id).includes(u),
         onUnread: () => this.publishUnread(),
+        ...(this.meshes ? { peers: this.peerPath(this.meshes, id) } : {}),
         log: this.options.log,
       });
       this.conversations.set(id, c);
@@ -316,6 +325,7 @@ export class ServerSession implements ServerView {
   close(): void {
     clearTimeout(this.saveTimer);
     for (const c of this.conversations.values()) c.close();
+    void this.meshes?.closeAll();
     this.conn.close();
   }
 
@@ -329,9 +339,57 @@ export class ServerSession implements ServerView {
     return ids.includes(this.meId) ? ids : [...ids, this.meId];
   }
 
+  private makeMeshes(join: JoinMesh): ConversationMeshes {
+    const { identity } = this.options;
+    return new ConversationMeshes({
+      join,
+      connection: this.conn,
+      identity: { signer: identity.signer, publicKey: identity.publicKey },
+      iceCredentials: async () => {
+        const reply = await this.conn.request('turn.credentials', {});
+        const iceServers = Array.isArray(reply.iceServers) ? (reply.iceServers as RTCIceServer[]) : [];
+        const expiresAt = typeof reply.expiresAt === 'number' ? reply.expiresAt : 0;
+        return { iceServers, expiresAt };
+      },
+      iceTransportPolicy: () => (this.options.hideIp?.() ? 'relay' : 'all'),
+      mayRead: (c, u) => u !== this.meId && this.readersOf(c).includes(u),
+      maySend: (u) => this.mayPost(u),
+      deliver: (c, sealed, u) => {
+        this.conversation(c)
+          .inbox.fromPeer(sealed, u)
+          .catch((error: Error) => this.options.log?.(`mesh ${c}: ${error.message}`));
+      },
+      log: this.options.log,
+    });
+  }
+
+  private peerPath(meshes: ConversationMeshes, id: string) {
+    return {
+      open: () => meshes.open(id),
+      close: () => meshes.close(id),
+      send: (sealed: Uint8Array) => meshes.send(id, sealed),
+    };
+  }
+
   private maxBundleBytes(): number {
     const frame = this.limit('maxFrameBytes') ?? 64 * 1024;
     return Math.min(48 * 1024, Math.floor(((frame - 1024) * 3) / 4));
+  }
+
+  /**
+   * Whether a member's roles let them post (`send`), by the role table of the welcome;
+   * a server that sent none is taken at its word later (its log refuses what it must).
+   */
+  private mayPost(key: string): boolean {
+    const member = this.members$.get(key);
+    if (!member) return false;
+    const server: object | undefined = this.welcome?.server;
+    const table: unknown = server && 'roles' in server ? server.roles : undefined;
+    if (typeof table !== 'object' || table === null) return true;
+    return member.roles.some((role) => {
+      const permissions: unknown = Object.hasOwn(table, role) ? Reflect.get(table, role) : undefined;
+      return Array.isArray(permissions) && permissions.includes('send');
+    });
   }
 
   /** A limit the server announced in its welcome (`server.limits`), if it did. */

@@ -169,6 +169,9 @@ export class TcSettings extends LitElement {
         <label class="check"><input type="checkbox" .checked=${s.identityPerServer}
           @change=${(e: Event) => this.patch({ identityPerServer: (e.target as HTMLInputElement).checked })} />
           A separate identity for each server I join (servers cannot link you across servers)</label>
+        <label class="check"><input type="checkbox" .checked=${s.hideIp}
+          @change=${(e: Event) => this.patch({ hideIp: (e.target as HTMLInputElement).checked })} />
+          Hide my IP address from other members (connections go through the server’s TURN relay; new connections only)</label>
       </section>
       ${this.renderBackup()}`;
   }

@@ -263,6 +263,7 @@ export const DEFAULT_SETTINGS: Settings = {
   messageColor: undefined,
   notificationSounds: true,
   identityPerServer: false,
+  hideIp: false,
 };
 
 export class FixtureApp implements AppView {
