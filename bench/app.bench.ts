@@ -8,12 +8,12 @@
  * - open a channel of 10,000 messages: from clicking it to its newest message on screen,
  *   for a member whose device has no cache (a fresh context); baseline: the same for a
  *   channel of 50 messages. Also the tab's JS heap once it shows.
- * - delivery A→B via the server: a sealed, signed message from A's composer path
- *   (`conversation.send`) to B's message list model; baseline: an unsealed pub/sub note
- *   between the same two pages on the same connections (the signal server's floor).
- *
- * Text goes through the server (the log is what makes history and offline catch-up
- * work); the mesh carries voice and y-webrtc, not chat, so there is no mesh figure here.
+ * - delivery A→B over the mesh: a sealed, signed message from A's composer path
+ *   (`conversation.send`) to B's message list model while both have the channel open
+ *   (the mesh copy wins; the server's copy follows as a replay); baseline: a bare note
+ *   on a trystero action of the same mesh (the data channel's floor).
+ * - delivery A→B via the server: the same after A left the mesh; baseline: an unsealed
+ *   pub/sub note between the same two pages on the same connections (the server's floor).
  *
  *   npm run bench -- app            BENCH_APP_RUNS=7 (joins per figure, default 5)
  */
@@ -59,6 +59,18 @@ type CoreHandle = {
         publish(t: string, d: unknown, r?: string): void;
         subscribe(t: string[], r?: string): void;
         on(t: string, l: (m: Record<string, unknown>) => void): () => void;
+      };
+      meshes?: {
+        peers(c: string): string[];
+        mesh(c: string):
+          | {
+              makeAction(n: string): {
+                send(d: string): Promise<void>;
+                onMessage: ((d: unknown) => void) | null;
+              };
+            }
+          | undefined;
+        closeAll(): Promise<void>;
       };
       conversation(id: string): {
         send(text: string): Promise<void>;
@@ -148,47 +160,68 @@ async function openChannel(page: Page, id: string): Promise<{ ms: number; heap: 
   return { ms, heap };
 }
 
-/** p50/p99 of A→B: sealed messages through the log, and bare pub/sub notes, interleaved in rounds. */
-async function delivery(a: Page, b: Page, channel: string): Promise<{ sealed: number[]; bare: number[] }> {
-  await b.evaluate((ch) => {
-    const app = (document.querySelector('tc-app') as unknown as { app: CoreHandle }).app;
-    const s = app.servers.value[0]!;
-    const got = new Map<string, number>();
-    (globalThis as unknown as { tcGot: Map<string, number> }).tcGot = got;
-    const seen = new Set<string>();
-    s.conversation(ch).messages.subscribe((list) => {
-      for (const m of list) {
-        if (seen.has(m.text)) continue;
-        seen.add(m.text);
-        if (m.text.startsWith('lat ')) got.set(m.text, performance.timeOrigin + performance.now());
+/**
+ * p50/p99 of A→B, interleaved in rounds: sealed messages (`conversation.send`) and bare
+ * notes, on the mesh (a trystero action) or through the server (pub/sub). Keys carry
+ * `tag`, so rounds on both paths can share B's listeners.
+ */
+async function delivery(
+  a: Page,
+  b: Page,
+  channel: string,
+  path: 'mesh' | 'server',
+): Promise<{ sealed: number[]; bare: number[] }> {
+  const tag = path === 'mesh' ? 'm' : 's';
+  await b.evaluate(
+    ([ch, tag, path]) => {
+      const app = (document.querySelector('tc-app') as unknown as { app: CoreHandle }).app;
+      const s = app.servers.value[0]!;
+      const got = new Map<string, number>();
+      (globalThis as unknown as { tcGot: Map<string, number> }).tcGot = got;
+      const seen = new Set<string>();
+      const at = () => performance.timeOrigin + performance.now();
+      s.conversation(ch).messages.subscribe((list) => {
+        for (const m of list) {
+          if (seen.has(m.text)) continue;
+          seen.add(m.text);
+          if (m.text.startsWith(`lat ${tag}`)) got.set(m.text, at());
+        }
+      });
+      if (path === 'mesh') {
+        s.meshes!.mesh(ch)!.makeAction('bench').onMessage = (d) => {
+          if (typeof d === 'string') got.set(d, at());
+        };
+      } else {
+        s.conn.subscribe(['bench'], ch);
+        s.conn.on('publish', (m) => {
+          if (m.topic === 'bench' && typeof m.data === 'string') got.set(m.data, at());
+        });
       }
-    });
-    s.conn.subscribe(['bench'], ch);
-    s.conn.on('publish', (m) => {
-      if (m.topic === 'bench' && typeof m.data === 'string')
-        got.set(m.data, performance.timeOrigin + performance.now());
-    });
-  }, channel);
-  await a.evaluate((ch) => {
-    const s = (document.querySelector('tc-app') as unknown as { app: CoreHandle }).app.servers.value[0]!;
-    s.conn.subscribe(['bench'], ch);
-  }, channel);
+    },
+    [channel, tag, path] as const,
+  );
+  if (path === 'server')
+    await a.evaluate((ch) => {
+      const s = (document.querySelector('tc-app') as unknown as { app: CoreHandle }).app.servers.value[0]!;
+      s.conn.subscribe(['bench'], ch);
+    }, channel);
   const sent = new Map<string, number>();
   for (let i = 0; i < DELIVERIES; i++) {
     const stamp = await a.evaluate(
-      async ([ch, i]) => {
+      async ([ch, i, tag, path]) => {
         const s = (document.querySelector('tc-app') as unknown as { app: CoreHandle }).app.servers.value[0]!;
         const bareAt = performance.timeOrigin + performance.now();
-        s.conn.publish('bench', `bare ${i}`, ch);
+        if (path === 'mesh') await s.meshes!.mesh(ch)!.makeAction('bench').send(`bare ${tag}${i}`);
+        else s.conn.publish('bench', `bare ${tag}${i}`, ch);
         await new Promise((r) => setTimeout(r, 10));
         const sealedAt = performance.timeOrigin + performance.now();
-        await s.conversation(ch).send(`lat ${i}`);
+        await s.conversation(ch).send(`lat ${tag}${i}`);
         return [bareAt, sealedAt] as const;
       },
-      [channel, i] as const,
+      [channel, i, tag, path] as const,
     );
-    sent.set(`bare ${i}`, stamp[0]);
-    sent.set(`lat ${i}`, stamp[1]);
+    sent.set(`bare ${tag}${i}`, stamp[0]);
+    sent.set(`lat ${tag}${i}`, stamp[1]);
     await new Promise((r) => setTimeout(r, 20)); // a fixed, light offered rate
   }
   const deadline = Date.now() + TIMEOUT_MS;
@@ -204,10 +237,27 @@ async function delivery(a: Page, b: Page, channel: string): Promise<{ sealed: nu
   const bare: number[] = [];
   for (const [key, at] of sent) {
     const recv = got[key];
-    if (recv === undefined) throw new Error(`delivery: ${key} never reached B`);
+    if (recv === undefined) throw new Error(`delivery (${path}): ${key} never reached B`);
     (key.startsWith('lat') ? sealed : bare).push(recv - at);
   }
   return { sealed, bare };
+}
+
+/** Waits until `page` has `count` verified peers in the mesh of `channel`. */
+async function meshReady(page: Page, channel: string, count: number): Promise<void> {
+  const deadline = Date.now() + TIMEOUT_MS;
+  for (;;) {
+    const n = await page.evaluate(
+      (ch) =>
+        (
+          document.querySelector('tc-app') as unknown as { app: CoreHandle }
+        ).app.servers.value[0]!.meshes?.peers(ch).length ?? 0,
+      channel,
+    );
+    if (n >= count) return;
+    if (Date.now() > deadline) throw new Error(`the mesh of ${channel} has ${n} peers, not ${count}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 const bench: Bench = async (log = () => undefined) => {
@@ -269,7 +319,15 @@ const bench: Bench = async (log = () => undefined) => {
       await admin.createInvite({ role: 'member', expiresIn: 3600, maxUses: 1 }),
       'B',
     );
-    const d = await delivery(a.page, b.page, general);
+    await meshReady(a.page, general, 1);
+    await meshReady(b.page, general, 1);
+    const m = await delivery(a.page, b.page, general, 'mesh');
+    await a.page.evaluate(() =>
+      (
+        document.querySelector('tc-app') as unknown as { app: CoreHandle }
+      ).app.servers.value[0]!.meshes?.closeAll(),
+    );
+    const d = await delivery(a.page, b.page, general, 'server');
     await a.close();
     await b.close();
 
@@ -307,6 +365,20 @@ const bench: Bench = async (log = () => undefined) => {
         value: median(heaps) / (1 << 20),
         unit: 'MiB',
       },
+      figure(
+        `delivery A→B over the mesh, sealed, p50`,
+        median(m.sealed),
+        'ms',
+        'bare data-channel note',
+        median(m.bare),
+      ),
+      figure(
+        `delivery A→B over the mesh, sealed, p99`,
+        percentile(m.sealed, 99),
+        'ms',
+        'bare data-channel note',
+        percentile(m.bare, 99),
+      ),
       figure(
         `delivery A→B via the server, sealed, p50`,
         median(d.sealed),

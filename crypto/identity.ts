@@ -8,7 +8,7 @@
  */
 import { p256 } from '@noble/curves/nist.js';
 import { sha512 } from '@noble/hashes/sha2.js';
-import { abytes, compareBytes, concat, fromBase64url, toBase64url, utf8 } from './bytes.ts';
+import { abytes, compareBytes, concat, fromBase64url, toBase64url, toHex, utf8 } from './bytes.ts';
 import { CryptoError } from './errors.ts';
 
 export const PUBLIC_KEY_LENGTH = 33;
@@ -34,14 +34,26 @@ export function identityFromSecretKey(secretKey: Uint8Array): IdentityKeyPair {
   return { secretKey, publicKey: p256.getPublicKey(secretKey, true) };
 }
 
+/**
+ * Keys already found on the curve (hex), so the ~50 µs point decompression runs once
+ * per key rather than at every header parsed: the answer depends on the bytes alone.
+ * Bounded; the oldest fall out first.
+ */
+const validKeys = new Set<string>();
+const MAX_VALID_KEYS = 4096;
+
 /** Throws `BAD_INPUT` unless `publicKey` is a 33-byte compressed point on P-256. */
 export function assertPublicKey(publicKey: unknown, label = 'publicKey'): asserts publicKey is Uint8Array {
   abytes(publicKey, PUBLIC_KEY_LENGTH, label);
+  const hex = toHex(publicKey);
+  if (validKeys.has(hex)) return;
   try {
     p256.Point.fromBytes(publicKey).assertValidity();
   } catch (cause) {
     throw new CryptoError('BAD_INPUT', `${label} is not a point on P-256`, { cause });
   }
+  if (validKeys.size >= MAX_VALID_KEYS) validKeys.delete(validKeys.values().next().value!);
+  validKeys.add(hex);
 }
 
 /** The user id: base64url of the compressed public key (44 characters). */

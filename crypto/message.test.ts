@@ -1,3 +1,4 @@
+import { p256 } from '@noble/curves/nist.js';
 import { deepEqual, equal, ok, rejectsCode, throwsCode } from '../test/helpers/assert.ts';
 import { flipEachByte, NOT_BYTES, truncations } from '../test/helpers/tamper.ts';
 import vectors from '../test/vectors/message.json' with { type: 'json' };
@@ -10,6 +11,9 @@ import {
   openMessage,
   peekMessageHeader,
   sealMessage,
+  type VerifiedMessage,
+  verifyMessage,
+  verifyMessageAsync,
 } from './message.ts';
 import { ReplayGuard } from './replay-guard.ts';
 import { copySenderKey, createSenderKey } from './sender-key.ts';
@@ -46,6 +50,19 @@ function codeOf(fn: () => unknown): string {
     return String((error as { code?: unknown }).code ?? error);
   }
 }
+
+/** The error code `promise` rejects with, or 'none'. */
+async function asyncCodeOf(promise: () => Promise<unknown>): Promise<string> {
+  try {
+    await promise();
+    return 'none';
+  } catch (error) {
+    return String((error as { code?: unknown }).code ?? error);
+  }
+}
+
+const N = p256.Point.Fn.ORDER;
+const scalar = (n: bigint) => fromHex(n.toString(16).padStart(64, '0'));
 
 describe('sealed messages', () => {
   it('round-trip between members, with the documented layout', async () => {
@@ -260,5 +277,117 @@ describe('sealed messages', () => {
     await labelled(() => openMessage({} as GroupKeyRing, sealed, bob.guard), 'ring');
     await labelled(() => openMessage(bob.ring, sealed, {} as ReplayGuard), 'guard');
     await labelled(() => sealMessage(alice.signer, alice.ring, new Uint8Array(2 ** 24 + 1)), 'plaintext');
+  });
+});
+
+describe('verified messages (signature first, then open)', () => {
+  const verifiers = [
+    ['noble', async (sealed: Uint8Array) => verifyMessage(sealed)],
+    ['WebCrypto', verifyMessageAsync],
+  ] as const;
+
+  it('open without a second signature check, and only the bytes that were verified', async () => {
+    for (const [name, verify] of verifiers) {
+      const alice = member();
+      const bob = member();
+      connect(alice, bob);
+      const sealed = await sealMessage(alice.signer, alice.ring, utf8(`verified by ${name}`));
+      const message = await verify(sealed);
+      deepEqual({ ...message }, { ...peekMessageHeader(sealed) }, `${name}: the header`);
+      sealed[sealed.length - SIGNATURE_LENGTH - 1]! ^= 1; // the caller's bytes change afterwards
+      const opened = openMessage(bob.ring, message, bob.guard);
+      equal(new TextDecoder().decode(opened.plaintext), `verified by ${name}`, name);
+      throwsCode(() => openMessage(bob.ring, message, bob.guard), 'REPLAY', `${name}: a replay`);
+      throwsCode(() => openMessage(bob.ring, message, new ReplayGuard()), 'TOO_OLD', `${name}: key used up`);
+    }
+  });
+
+  it('agree between WebCrypto and noble on every flipped byte, cut, and odd signature', async () => {
+    const alice = member();
+    const bob = member();
+    connect(alice, bob);
+    const sealed = await sealMessage(alice.signer, alice.ring, utf8('compare'));
+    const signed = sealed.subarray(0, sealed.length - SIGNATURE_LENGTH);
+    const r = sealed.subarray(sealed.length - SIGNATURE_LENGTH, sealed.length - 32);
+    const s = BigInt(`0x${toHex(sealed.subarray(sealed.length - 32))}`);
+    const cases: [string, Uint8Array, string][] = [
+      ['as sealed', sealed, 'none'],
+      ['high S (n − s)', concat(signed, r, scalar(N - s)), 'none'],
+      ['zero r and s', concat(signed, new Uint8Array(64)), 'BAD_SIGNATURE'],
+      ['r = 0', concat(signed, new Uint8Array(32), scalar(s)), 'BAD_SIGNATURE'],
+      ['s = 0', concat(signed, r, new Uint8Array(32)), 'BAD_SIGNATURE'],
+      ['s = n', concat(signed, r, scalar(N)), 'BAD_SIGNATURE'],
+      ['r = n', concat(signed, scalar(N), scalar(s)), 'BAD_SIGNATURE'],
+      ['all 0xff', concat(signed, new Uint8Array(64).fill(0xff)), 'BAD_SIGNATURE'],
+    ];
+    for (const [i, bad] of flipEachByte(sealed)) cases.push([`byte ${i} flipped`, bad, '']);
+    for (const bad of truncations(sealed)) cases.push([`cut to ${bad.length}`, bad, '']);
+    for (const [label, bytes, expected] of cases) {
+      const noble = codeOf(() => verifyMessage(bytes));
+      const web = await asyncCodeOf(() => verifyMessageAsync(bytes));
+      equal(web, noble, `${label}: WebCrypto and noble`);
+      if (expected !== '') equal(noble, expected, label);
+      else ok(noble !== 'none', `${label} verified`);
+    }
+  });
+
+  it('open the golden messages from verified tokens', async () => {
+    const ring = new GroupKeyRing(vectors.channelId, fromHex(vectors.receiverPublicKey), {
+      graceMs: 0,
+      epoch: vectors.epoch,
+    });
+    ring.install(fromHex(vectors.senderKey));
+    const guard = new ReplayGuard();
+    const verified = await Promise.all(vectors.messages.map((m) => verifyMessageAsync(fromHex(m.sealed))));
+    verified.forEach((message, i) => {
+      equal(
+        toHex(openMessage(ring, message, guard).plaintext),
+        vectors.messages[i]!.plaintext,
+        `message ${i}`,
+      );
+    });
+  });
+
+  it('refuse a token this module did not make, and wrong inputs to verify', async () => {
+    const alice = member();
+    const bob = member();
+    connect(alice, bob);
+    const sealed = await sealMessage(alice.signer, alice.ring, utf8('x'));
+    const real = await verifyMessageAsync(sealed);
+    for (const fake of [{ ...peekMessageHeader(sealed) }, { ...real }, Object.freeze({ ...real })]) {
+      const e = throwsCode(() => openMessage(bob.ring, fake as VerifiedMessage, bob.guard), 'BAD_INPUT');
+      ok(e.message.includes('sealed'), e.message);
+    }
+    equal(bob.guard.size, 0, 'no fake took a replay slot');
+    for (const bad of NOT_BYTES) {
+      const e = throwsCode(() => verifyMessage(bad as Uint8Array), 'BAD_INPUT');
+      ok(e.message.includes('sealed'), e.message);
+      const f = await rejectsCode(verifyMessageAsync(bad as Uint8Array), 'BAD_INPUT');
+      ok(f.message.includes('sealed'), f.message);
+    }
+    equal(new TextDecoder().decode(openMessage(bob.ring, real, bob.guard).plaintext), 'x');
+  });
+
+  it('verify with noble where crypto.subtle is missing', async () => {
+    const alice = member();
+    alice.ring.createMyKey();
+    const sealed = await sealMessage(alice.signer, alice.ring, utf8('x'));
+    const forged = sealed.slice();
+    forged[forged.length - 1]! ^= 1;
+    const descriptor = Object.getOwnPropertyDescriptor(globalThis, 'crypto');
+    ok(descriptor?.configurable, 'globalThis.crypto can be swapped for this test');
+    const real = globalThis.crypto;
+    Object.defineProperty(globalThis, 'crypto', {
+      value: { getRandomValues: real.getRandomValues.bind(real) },
+      configurable: true,
+    });
+    try {
+      equal(globalThis.crypto.subtle, undefined, 'no subtle');
+      equal((await verifyMessageAsync(sealed)).iteration, 0, 'a good signature');
+      await rejectsCode(verifyMessageAsync(forged), 'BAD_SIGNATURE', 'a bad one');
+    } finally {
+      Object.defineProperty(globalThis, 'crypto', descriptor!);
+    }
+    ok(globalThis.crypto.subtle !== undefined, 'crypto.subtle is back');
   });
 });

@@ -6,6 +6,7 @@ import vectors from '../test/vectors/sender-key.json' with { type: 'json' };
 import { concat, fromHex, toHex } from './bytes.ts';
 import { generateIdentity } from './identity.ts';
 import {
+  advanceSenderKey,
   copySenderKey,
   createSenderKey,
   deserializeSenderKey,
@@ -86,6 +87,32 @@ describe('sender keys', () => {
     nextMessageKey(c);
     equal(a.iteration, 0, 'a copy advances alone');
     ok(a.chainKey.some((x) => x !== 0));
+  });
+
+  it('advance to a later iteration with chain keys only, as the same steps would, wiping the way', () => {
+    const { steps } = vectors.ratchet;
+    const key: SenderKey = {
+      channelId: 'c',
+      epoch: 0,
+      iteration: 0,
+      chainKey: fromHex(steps[0]!.chainKey),
+      senderPublicKey: alice.publicKey,
+    };
+    const first = key.chainKey;
+    advanceSenderKey(key, steps.length - 1);
+    equal(key.iteration, steps.length - 1);
+    equal(toHex(key.chainKey), steps.at(-1)!.chainKey, 'the golden chain key of the last step');
+    equal(toHex(nextMessageKey(key).key), steps.at(-1)!.messageKey);
+    deepEqual(first, new Uint8Array(32), 'the chain key stepped past is zeroed');
+    const stepped = createSenderKey('general', 0, alice.publicKey);
+    const jumped = copySenderKey(stepped);
+    for (let i = 0; i < 300; i++) nextMessageKey(stepped);
+    advanceSenderKey(jumped, 300);
+    equal(toHex(jumped.chainKey), toHex(stepped.chainKey), '300 steps either way');
+    advanceSenderKey(jumped, 300);
+    equal(jumped.iteration, 300, 'to where it is: no step');
+    throwsCode(() => advanceSenderKey(jumped, 299), 'BAD_INPUT', 'never backwards');
+    throwsCode(() => advanceSenderKey(jumped, MAX_ITERATION + 1), 'BAD_INPUT', 'never past the end');
   });
 
   it('end the chain with EXPIRED', () => {

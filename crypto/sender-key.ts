@@ -117,6 +117,25 @@ export function nextMessageKey(key: SenderKey): MessageKey {
 }
 
 /**
+ * Moves `key` forward to `iteration` (≥ its own) without making the message keys in
+ * between: one HMAC a step instead of two, each chain key wiped once stepped past.
+ * For catching up through history (the message key of `iteration` itself is then
+ * `nextMessageKey`). Throws `BAD_INPUT` for an iteration behind the key or past the chain's end.
+ */
+export function advanceSenderKey(key: SenderKey, iteration: number): void {
+  assertSenderKey(key);
+  aint(iteration, key.iteration, MAX_ITERATION, 'iteration');
+  let chainKey = key.chainKey;
+  for (let i = key.iteration; i < iteration; i++) {
+    const next = hmac(sha256, chainKey, CHAIN_KEY_SEED);
+    chainKey.fill(0);
+    chainKey = next;
+  }
+  key.chainKey = chainKey;
+  key.iteration = iteration;
+}
+
+/**
  * The voice-frame secret of a sender key: HKDF-SHA256 of the chain key at iteration
  * 0 (frame.ts derives the frame key and salt from it). Voice does not ratchet per
  * frame, frames carry a counter instead (as SFrame does), so a voice channel's sender

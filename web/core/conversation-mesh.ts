@@ -135,6 +135,12 @@ export class ConversationMeshes {
     return held && !(held instanceof Promise) ? held.mesh.peers().map((p) => p.userId) : [];
   }
 
+  /** The joined mesh of a conversation, if any (benchmarks put a bare data-channel baseline on it). */
+  mesh(conversation: string): PeerMesh | undefined {
+    const held = this.rooms.get(conversation);
+    return held && !(held instanceof Promise) ? held.mesh : undefined;
+  }
+
   /** Leaves every mesh (the server is closed or left). */
   async closeAll(): Promise<void> {
     this.closed = true;

@@ -90,8 +90,7 @@ export class History {
       await this.catchUp();
       return;
     }
-    await this.store([entry]);
-    await this.ctx.sink([entry], true);
+    await Promise.all([this.store([entry]), this.ctx.sink([entry], true)]);
   }
 
   /** One page further back. */
@@ -139,8 +138,8 @@ export class History {
       this.cursor = c;
       this.hasOlder.set(c.hasOlder);
     }
-    await this.store(entries);
-    await this.ctx.sink(entries, live);
+    // Kept and shown at once: the device's cache write is not on the way to the screen.
+    await Promise.all([this.store(entries), this.ctx.sink(entries, live)]);
     return full;
   }
 

@@ -13,7 +13,12 @@ import { fromBase64url, toBase64url } from '../../crypto/bytes.ts';
 import type { Agreement } from '../../crypto/ecdh.ts';
 import { CryptoError } from '../../crypto/errors.ts';
 import { userIdOf } from '../../crypto/identity.ts';
-import { type MessageHeader, peekMessageHeader } from '../../crypto/message.ts';
+import {
+  type MessageHeader,
+  peekMessageHeader,
+  type VerifiedMessage,
+  verifyMessageAsync,
+} from '../../crypto/message.ts';
 import { ReplayGuard } from '../../crypto/replay-guard.ts';
 import type { ChannelDoc } from './channel-doc.ts';
 import type { UpdateContext } from './doc-authorship.ts';
@@ -70,7 +75,12 @@ export class Inbox {
   };
   private readonly guard = new ReplayGuard();
   private readonly seen = new Set<number>();
-  private buffered: { entry: LogEntry; live: boolean; header: MessageHeader }[] = [];
+  private buffered: {
+    entry: LogEntry;
+    live: boolean;
+    header: MessageHeader;
+    verified: VerifiedMessage | undefined;
+  }[] = [];
   private waiting: Waiting[] = [];
   private queue: Promise<void> = Promise.resolve();
 
@@ -102,24 +112,58 @@ export class Inbox {
       at: Date.now(),
       blob: toBase64url(sealed),
     };
-    this.queue = this.queue.then(() => {
-      this.update(entry, true);
+    // Verified before it joins the queue (WebCrypto, off the main thread), opened in turn.
+    const verified = this.verifyAll([entry]).then((v) => v.get(entry));
+    this.queue = this.queue.then(async () => {
+      const message = await verified;
+      if (message) this.update(entry, true, message);
+      else this.stats.forged++;
       this.askForKeys();
     });
     return this.queue;
   }
 
   private async process(entries: LogEntry[], live: boolean): Promise<void> {
+    const fresh: LogEntry[] = [];
     for (const entry of entries) {
       if (this.seen.has(entry.seq)) continue;
       this.seen.add(entry.seq);
+      fresh.push(entry);
+    }
+    const verified = await this.verifyAll(fresh);
+    for (const entry of fresh) {
       if (entry.kind === 'key') {
         if (await this.key(entry)) this.retryBuffered();
-      } else if (entry.kind === 'update') this.update(entry, live);
+      } else if (entry.kind === 'update') {
+        const message = verified.get(entry);
+        if (message) this.update(entry, live, message);
+        else this.stats.forged++;
+      }
       // 'snapshot' entries (log.compact) are not written by this client, and a merged
       // update would break the one-client-per-update rule: ignored.
     }
     this.askForKeys();
+  }
+
+  /**
+   * The signatures of a batch's updates, checked all at once (WebCrypto, in parallel)
+   * before any of them is opened, in seq order, without checking again. An update
+   * missing from the result is malformed or not signed by the sender it names.
+   */
+  private async verifyAll(entries: readonly LogEntry[]): Promise<Map<LogEntry, VerifiedMessage>> {
+    const verified = new Map<LogEntry, VerifiedMessage>();
+    await Promise.all(
+      entries
+        .filter((e) => e.kind === 'update')
+        .map(async (e) => {
+          try {
+            verified.set(e, await verifyMessageAsync(fromBase64url(e.blob)));
+          } catch {
+            // Left out: `process` counts it as forged.
+          }
+        }),
+    );
+    return verified;
   }
 
   private async key(entry: LogEntry): Promise<boolean> {
@@ -141,10 +185,11 @@ export class Inbox {
     }
   }
 
-  private update(entry: LogEntry, live: boolean): void {
+  /** An update entry; `verified` when its signature was checked already (else `open` checks it). */
+  private update(entry: LogEntry, live: boolean, verified?: VerifiedMessage): void {
     let header: MessageHeader;
     try {
-      header = peekMessageHeader(fromBase64url(entry.blob));
+      header = verified ?? peekMessageHeader(fromBase64url(entry.blob));
     } catch {
       this.stats.forged++;
       return;
@@ -155,23 +200,23 @@ export class Inbox {
       return;
     }
     if (!this.ctx.keys.hasKey(this.ctx.conversation, header.sender, header.epoch)) {
-      this.buffered.push({ entry, live, header });
+      this.buffered.push({ entry, live, header, verified });
       if (this.buffered.length > MAX_BUFFERED) {
         this.buffered.shift();
         this.stats.overflowed++;
       }
       return;
     }
-    this.open(entry, live);
+    this.open(entry, live, verified);
   }
 
-  private open(entry: LogEntry, live: boolean): void {
+  private open(entry: LogEntry, live: boolean, verified?: VerifiedMessage): void {
     const { conversation, keys } = this.ctx;
     let plaintext: Uint8Array;
     let ids: ReturnType<typeof updateIds>;
     let author: string;
     try {
-      const opened = keys.open(conversation, fromBase64url(entry.blob), this.guard);
+      const opened = keys.open(conversation, verified ?? fromBase64url(entry.blob), this.guard);
       author = userIdOf(opened.sender);
       ids = updateIds(opened.sender, conversation, opened.epoch, opened.iteration);
       plaintext = opened.plaintext;
@@ -237,7 +282,7 @@ export class Inbox {
     const ready = this.buffered.filter((b) => keys.hasKey(conversation, b.header.sender, b.header.epoch));
     if (ready.length === 0) return;
     this.buffered = this.buffered.filter((b) => !ready.includes(b));
-    for (const b of ready) this.open(b.entry, b.live);
+    for (const b of ready) this.open(b.entry, b.live, b.verified);
   }
 
   private askForKeys(): void {

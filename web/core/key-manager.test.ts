@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { utf8 } from '../../crypto/bytes.ts';
 import { generateIdentity } from '../../crypto/identity.ts';
-import { sealMessage } from '../../crypto/message.ts';
+import { sealMessage, verifyMessageAsync } from '../../crypto/message.ts';
 import { ReplayGuard } from '../../crypto/replay-guard.ts';
 import { copySenderKey, createSenderKey } from '../../crypto/sender-key.ts';
 import { rawSigner } from '../../crypto/sign.ts';
@@ -33,6 +33,20 @@ describe('KeyManager: reading long history out of order', () => {
     assert.equal(text(0), 'm0', 'the oldest, far behind the skipped-key cache');
     assert.equal(text(CHECKPOINT_EVERY * 5 + 3), `m${CHECKPOINT_EVERY * 5 + 3}`, 'one in the middle');
     assert.throws(() => keys.open('chan', sealed[0]!, guard), { code: 'REPLAY' }, 'a replay stays refused');
+  });
+
+  it('opens a page oldest first from verified messages, then ones behind it and between', async () => {
+    const keys = new KeyManager(reader.publicKey);
+    keys.install(copySenderKey(zero));
+    const guard = new ReplayGuard();
+    const page = await Promise.all(sealed.slice(N - 100).map((m) => verifyMessageAsync(m)));
+    const text = (m: (typeof page)[number]) =>
+      new TextDecoder().decode(keys.open('chan', m, guard).plaintext);
+    for (const m of page) assert.equal(text(m), `m${m.iteration}`, `page message ${m.iteration}`);
+    for (const i of [N - 150, 7, CHECKPOINT_EVERY * 3, CHECKPOINT_EVERY * 3 + 1, N - 120]) {
+      assert.equal(text(await verifyMessageAsync(sealed[i]!)), `m${i}`, `message ${i}`);
+    }
+    assert.throws(() => text(page[0]!), { code: 'REPLAY' }, 'a replay stays refused');
   });
 
   it('refuses a message with a bad signature before deriving anything', () => {

@@ -21,22 +21,29 @@
  *   page of a 10,000-message channel first, then older pages). A message the ring
  *   refuses as too far ahead or too old opens from the sender's iteration-0 state
  *   instead, through checkpoints every `CHECKPOINT_EVERY` iterations, so any of them
- *   costs at most that many hash steps after the first. The device holds that state
- *   anyway (to hand to newcomers), so this opens nothing it could not already derive.
- *   The signature is checked before any step, and iterations past
- *   `MAX_HISTORY_ITERATION` are not chased, so a member cannot make readers spin.
+ *   costs at most that many hash steps after the first; the state of the last one
+ *   opened is kept too, so a page read oldest first costs one step a message. The
+ *   device holds the iteration-0 state anyway (to hand to newcomers), so this opens
+ *   nothing it could not already derive. The signature is checked before any step,
+ *   and iterations past `MAX_HISTORY_ITERATION` are not chased, so a member cannot
+ *   make readers spin.
  */
 import { fromBase64url, toBase64url } from '../../crypto/bytes.ts';
 import { CryptoError } from '../../crypto/errors.ts';
 import { GroupKeyRing } from '../../crypto/group-keys.ts';
 import { userIdOf } from '../../crypto/identity.ts';
-import { type OpenedMessage, openMessage, peekMessageHeader } from '../../crypto/message.ts';
+import {
+  type OpenedMessage,
+  openMessage,
+  type VerifiedMessage,
+  verifyMessage,
+} from '../../crypto/message.ts';
 import type { ReplayGuard } from '../../crypto/replay-guard.ts';
 import {
+  advanceSenderKey,
   copySenderKey,
   createSenderKey,
   deserializeSenderKey,
-  nextMessageKey,
   type SenderKey,
   serializeSenderKey,
 } from '../../crypto/sender-key.ts';
@@ -60,6 +67,14 @@ export interface SavedKeys {
 
 const slot = (conversation: string, epoch: number) => `${epoch} ${conversation}`;
 
+/** One sender's chain rebuilt from iteration 0, for history the ring refuses. */
+interface HistoryChain {
+  /** States at iterations 0, CHECKPOINT_EVERY, 2·CHECKPOINT_EVERY, … */
+  points: SenderKey[];
+  /** The state at the iteration of the last message opened through it. */
+  last: SenderKey | undefined;
+}
+
 export class KeyManager {
   readonly me: Uint8Array;
   readonly meId: string;
@@ -67,8 +82,8 @@ export class KeyManager {
   private readonly rings = new Map<string, Map<number, GroupKeyRing>>();
   /** conversation → epoch → sender id → iteration-0 distribution bytes. */
   private readonly zero = new Map<string, Map<number, Map<string, Uint8Array>>>();
-  /** `slot|sender` → chain states at iterations 0, CHECKPOINT_EVERY, 2·CHECKPOINT_EVERY, … */
-  private readonly checkpoints = new Map<string, SenderKey[]>();
+  /** `slot|sender` → that sender's chain rebuilt from iteration 0. */
+  private readonly history = new Map<string, HistoryChain>();
   private readonly mine = new Map<string, SenderKey>();
   private readonly removedFrom = new Map<string, number>();
   private readonly given = new Map<string, Set<string>>();
@@ -122,10 +137,11 @@ export class KeyManager {
         r.wipe();
         byEpoch.delete(e);
         this.zero.get(conversation)?.delete(e);
-        for (const [k, points] of this.checkpoints) {
+        for (const [k, chain] of this.history) {
           if (!k.startsWith(`${slot(conversation, e)}|`)) continue;
-          for (const p of points) p.chainKey.fill(0);
-          this.checkpoints.delete(k);
+          for (const p of chain.points) p.chainKey.fill(0);
+          chain.last?.chainKey.fill(0);
+          this.history.delete(k);
         }
       }
     }
@@ -176,52 +192,54 @@ export class KeyManager {
     return ring?.hasKey(sender, epoch) === true;
   }
 
-  /** Opens a sealed message with the ring of its epoch (see openMessage for the checks). */
-  open(conversation: string, sealed: Uint8Array, guard: ReplayGuard): OpenedMessage {
-    const { epoch } = peekMessageHeader(sealed);
-    const ring = this.rings.get(conversation)?.get(epoch);
-    if (!ring) throw new CryptoError('UNKNOWN_KEY', `no keys for epoch ${epoch}`);
+  /**
+   * Opens a message with the ring of its epoch (see openMessage for the checks). Bytes
+   * are verified here with noble; a VerifiedMessage (verifyMessageAsync) is not verified again.
+   */
+  open(conversation: string, sealed: Uint8Array | VerifiedMessage, guard: ReplayGuard): OpenedMessage {
+    // Verified once, up front: the ring and, when it refuses, the history chain open the same token.
+    const message = sealed instanceof Uint8Array ? verifyMessage(sealed) : sealed;
+    const ring = this.rings.get(conversation)?.get(message.epoch);
+    if (!ring) throw new CryptoError('UNKNOWN_KEY', `no keys for epoch ${message.epoch}`);
     try {
-      return openMessage(ring, sealed, guard);
+      return openMessage(ring, message, guard);
     } catch (error) {
       if (!(error instanceof CryptoError) || (error.code !== 'UNKNOWN_KEY' && error.code !== 'TOO_OLD'))
         throw error;
-      const opened = this.openFromStart(conversation, sealed, guard);
+      const opened = this.openFromStart(conversation, message, guard);
       if (!opened) throw error;
       return opened;
     }
   }
 
   /**
-   * Opens `sealed` with a chain rebuilt from its sender's iteration-0 state (see the
-   * header), or undefined. Only called after the ring refused it for its key, which
-   * openMessage checks after the signature.
+   * Opens `message` with a chain rebuilt from its sender's iteration-0 state (see the
+   * header), or undefined. Only called after the ring refused it for its key; its
+   * signature was verified before, so only signed messages reach this work.
    */
   private openFromStart(
     conversation: string,
-    sealed: Uint8Array,
+    message: VerifiedMessage,
     guard: ReplayGuard,
   ): OpenedMessage | undefined {
-    const { epoch, iteration, sender } = peekMessageHeader(sealed);
+    const { epoch, iteration, sender } = message;
     const senderId = userIdOf(sender);
     const zero = this.zero.get(conversation)?.get(epoch)?.get(senderId);
     if (!zero || iteration > MAX_HISTORY_ITERATION) return undefined;
     const key = `${slot(conversation, epoch)}|${senderId}`;
-    let points = this.checkpoints.get(key);
-    if (!points) this.checkpoints.set(key, (points = [deserializeSenderKey(zero)]));
-    const want = Math.floor(iteration / CHECKPOINT_EVERY);
-    let at = copySenderKey(points[Math.min(want, points.length - 1)]!);
-    // The ring's refusal (UNKNOWN_KEY, TOO_OLD) comes after openMessage verified the
-    // author's signature, so only signed messages reach this work.
-    while (points.length <= want) {
-      for (let i = 0; i < CHECKPOINT_EVERY; i++) nextMessageKey(at).key.fill(0);
-      points.push(copySenderKey(at));
-    }
-    at = copySenderKey(points[want]!);
+    let chain = this.history.get(key);
+    if (!chain) this.history.set(key, (chain = { points: [deserializeSenderKey(zero)], last: undefined }));
+    const at = stateAt(chain, iteration);
     const temporary = new GroupKeyRing(conversation, this.me, { graceMs: 0, epoch });
     try {
-      temporary.install(at);
-      return openMessage(temporary, sealed, guard);
+      temporary.install(at); // the ring's chain starts from a copy: `at` stays at `iteration`
+      const opened = openMessage(temporary, message, guard);
+      chain.last?.chainKey.fill(0);
+      chain.last = at;
+      return opened;
+    } catch (error) {
+      at.chainKey.fill(0);
+      throw error;
     } finally {
       temporary.wipe();
     }
@@ -304,4 +322,24 @@ export class KeyManager {
     if (!bySender) byEpoch.set(key.epoch, (bySender = new Map()));
     bySender.set(userIdOf(key.senderPublicKey), serializeSenderKey(key));
   }
+}
+
+/**
+ * A fresh copy of `chain`'s state at `iteration`: from the last state opened when it
+ * is on the way, else from the checkpoint below (made as needed, chain keys only).
+ */
+function stateAt(chain: HistoryChain, iteration: number): SenderKey {
+  const { points, last } = chain;
+  const want = Math.floor(iteration / CHECKPOINT_EVERY);
+  while (points.length <= want) {
+    const next = copySenderKey(points.at(-1)!);
+    advanceSenderKey(next, next.iteration + CHECKPOINT_EVERY);
+    points.push(next);
+  }
+  const checkpoint = points[want]!;
+  const from =
+    last && last.iteration <= iteration && last.iteration > checkpoint.iteration ? last : checkpoint;
+  const at = copySenderKey(from);
+  advanceSenderKey(at, iteration);
+  return at;
 }
