@@ -9,6 +9,7 @@ import './components/app/app.component.ts';
 import { App } from './core/app.ts';
 import { joinMesh } from './net/mesh.ts';
 import type { SocketLike } from './net/signal-client.ts';
+import { VoiceSession } from './voice/voice-session.ts';
 
 const shell = document.querySelector('tc-app');
 if (shell) {
@@ -25,6 +26,7 @@ if (shell) {
       storage,
       cacheFor: (slot) => lazyCache(`tincan-cache-${slot}`),
       mesh: joinMesh,
+      voice: { join: joinMesh, engine: () => new VoiceSession() },
     });
   } catch (error) {
     shell.startError = error instanceof Error ? error.message : String(error);

@@ -46,6 +46,8 @@ export interface CoturnOptions {
   args?: string[];
   /** Bound on start-up; default 10 s. */
   timeoutMs?: number;
+  /** Size of the relay port range; default 20. Every peer connection given TURN allocates one per page. */
+  relayPorts?: number;
 }
 
 export interface Coturn {
@@ -211,7 +213,7 @@ export async function startCoturn(options: CoturnOptions): Promise<Coturn> {
     for (let attempt = 0; attempt < 3; attempt++) {
       const port = await freePort();
       const minPort = 40_000 + Math.floor(Math.random() * 20_000);
-      const maxPort = minPort + RELAY_PORTS - 1;
+      const maxPort = minPort + (options.relayPorts ?? RELAY_PORTS) - 1;
       let config = options.configFile;
       if (!config) {
         config = join(dir, 'turnserver.conf');

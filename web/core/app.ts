@@ -26,7 +26,7 @@ import type { IdentityStore } from './identity-provider.ts';
 import type { LocalCache } from './local-cache.ts';
 import type { AppView, Settings } from './model.ts';
 import { Value } from './observable.ts';
-import { ServerSession } from './server-view.ts';
+import { ServerSession, type ServerViewOptions } from './server-view.ts';
 
 export const DEFAULT_SETTINGS: Settings = {
   displayName: '',
@@ -37,6 +37,7 @@ export const DEFAULT_SETTINGS: Settings = {
   notificationSounds: true,
   identityPerServer: false,
   hideIp: false,
+  pushToTalkKey: 'Backquote',
 };
 
 export interface AppDeps {
@@ -50,6 +51,8 @@ export interface AppDeps {
   pageSize?: number;
   /** Joins a peer mesh (web/net/mesh.ts in the browser); absent, conversations go through the server only. */
   mesh?: JoinMesh;
+  /** Voice channels (the mesh with media and the engine of web/voice); absent, no voice. */
+  voice?: ServerViewOptions['voice'];
   /** Backup cost; only tests lower it. */
   backupParams?: ScryptParams;
   log?: (message: string) => void;
@@ -205,6 +208,7 @@ export class App implements AppView {
       ...(this.deps.pageSize ? { pageSize: this.deps.pageSize } : {}),
       ...(this.deps.log ? { log: this.deps.log } : {}),
       ...(this.deps.mesh ? { mesh: this.deps.mesh } : {}),
+      ...(this.deps.voice ? { voice: this.deps.voice } : {}),
       hideIp: () => this.settings.value.hideIp,
     };
   }

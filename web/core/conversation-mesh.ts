@@ -10,7 +10,7 @@
  *
  * One mesh room per open conversation. A closed conversation's mesh lingers for a
  * while (switching back and forth between channels does not rebuild links), then
- * is left. ICE servers come from `turn.credentials`, refreshed before they expire.
+ * is left. ICE servers come from `turn.credentials` (ice-credentials.ts).
  */
 
 import { TokenBucket } from '../../protocol/rate-limit.ts';
@@ -25,8 +25,6 @@ export const LINGER_MS = 30_000;
 /** Per peer: a burst of this many updates, then this many per second (more wait for the server's copy). */
 const PEER_BURST = 40;
 const PEER_RATE_PER_S = 10;
-/** Fresh credentials are fetched this long before the old ones expire. */
-const ICE_REFRESH_MARGIN_S = 120;
 
 /** What this path uses of a mesh (web/net/mesh.ts's `Mesh` has it all). */
 export type PeerMesh = Pick<Mesh, 'peers' | 'peer' | 'makeAction' | 'leave'>;
@@ -36,8 +34,8 @@ export interface ConversationMeshContext {
   join: JoinMesh;
   connection: MeshOptions['connection'];
   identity: MeshOptions['identity'];
-  /** `turn.credentials` from the server. */
-  iceCredentials(): Promise<{ iceServers: RTCIceServer[]; expiresAt: number }>;
+  /** The server's ICE servers (ice-credentials.ts). */
+  iceServers(): Promise<RTCIceServer[]>;
   /** 'relay' when the user hides their IP. */
   iceTransportPolicy(): RTCIceTransportPolicy;
   /** Whether `userId` may read the conversation now (links are checked at admission and at every send). */
@@ -77,7 +75,6 @@ export class ConversationMeshes {
   linger = LINGER_MS;
   private readonly rooms = new Map<string, Joined | Promise<Joined | undefined>>();
   private readonly buckets = new Map<string, TokenBucket>();
-  private ice: Promise<{ iceServers: RTCIceServer[]; expiresAt: number }> | undefined;
   private closed = false;
 
   constructor(private readonly ctx: ConversationMeshContext) {}
@@ -157,7 +154,7 @@ export class ConversationMeshes {
   }
 
   private async joinRoom(conversation: string): Promise<Joined | undefined> {
-    const ice = await this.iceServers();
+    const ice = await this.ctx.iceServers();
     if (this.closed) return undefined;
     const mesh = this.ctx.join({
       connection: this.ctx.connection,
@@ -195,20 +192,5 @@ export class ConversationMeshes {
     if (!bucket)
       this.buckets.set(userId, (bucket = new TokenBucket(PEER_RATE_PER_S, PEER_BURST, Date.now())));
     return bucket;
-  }
-
-  /** Fresh ICE servers; without credentials (offline, or none configured) host candidates only. */
-  private async iceServers(): Promise<RTCIceServer[]> {
-    const now = Date.now() / 1000;
-    const held = this.ice && (await this.ice.catch(() => undefined));
-    if (held && held.expiresAt - ICE_REFRESH_MARGIN_S > now) return held.iceServers;
-    this.ice = this.ctx.iceCredentials();
-    try {
-      return (await this.ice).iceServers;
-    } catch (error) {
-      this.ice = undefined;
-      this.ctx.log?.(`turn.credentials: ${(error as Error).message}; host candidates only`);
-      return [];
-    }
   }
 }

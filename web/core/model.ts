@@ -4,7 +4,9 @@
  * only read these shapes, listen for changes and call these methods. Nothing here
  * touches the DOM.
  */
+
 import type { ConnectionState } from '../net/connection.ts';
+import type { VoiceCall } from './voice-call.ts';
 
 export type Unsubscribe = () => void;
 
@@ -136,6 +138,8 @@ export interface ServerView {
   /** Returns the full link to share. */
   createInvite(options: InviteOptions): Promise<string>;
   setTags(key: string, tags: string[]): void;
+  /** My voice call on this server (absent where the browser has no voice engine). */
+  readonly voice?: VoiceCall;
 }
 
 export interface AppView {
@@ -161,4 +165,6 @@ export interface Settings {
   identityPerServer: boolean;
   /** Peers never learn my IP address: links to them go through TURN (and, for voice, the relay) only. */
   hideIp: boolean;
+  /** KeyboardEvent.code of the push-to-talk key. */
+  pushToTalkKey: string;
 }

@@ -13,13 +13,16 @@ import { CryptoError } from '../../crypto/errors.ts';
 import { publicKeyOf, safetyNumber } from '../../crypto/identity.ts';
 import { ProtocolError } from '../../protocol/errors.ts';
 import { type ConnectionState, ServerConnection } from '../net/connection.ts';
+import type { Mesh, MeshOptions } from '../net/mesh.ts';
 import type { ReconnectPolicy } from '../net/reconnect.ts';
 import type { ConnectOptions, SocketFactory, Welcome } from '../net/signal-client.ts';
+import type { VoiceSession } from '../voice/voice-session.ts';
 import { ChannelTree } from './channel-tree.ts';
 import { Conversation } from './conversation.ts';
 import { ConversationMeshes, type JoinMesh } from './conversation-mesh.ts';
 import { FileTransfer } from './file-transfer.ts';
 import { parseEntry } from './history.ts';
+import { IceServers, parseIceCredentials } from './ice-credentials.ts';
 import { type IdentityProvider, idOf } from './identity-provider.ts';
 import { openBundle, sealBundle } from './key-bundle.ts';
 import { KEYS_TOPIC, KeyDistributor } from './key-distributor.ts';
@@ -29,7 +32,9 @@ import type { LocalCache } from './local-cache.ts';
 import { Members } from './members.ts';
 import type { ChannelInfo, InviteOptions, ServerView } from './model.ts';
 import { Value } from './observable.ts';
+import { MeshRooms } from './shared-mesh.ts';
 import { TYPING_TOPIC } from './typing.ts';
+import { VoiceCall } from './voice-call.ts';
 
 export interface ServerViewOptions {
   /** The WebSocket URL (`wss://host/ws`). */
@@ -47,6 +52,8 @@ export interface ServerViewOptions {
   pageSize?: number;
   /** Joins a peer mesh (web/net/mesh.ts); without it (Node) conversations use the server alone. */
   mesh?: JoinMesh;
+  /** Voice channels: the mesh with media and the voice engine (web/voice); absent in Node. */
+  voice?: { join: (options: MeshOptions) => Mesh; engine: () => VoiceSession };
   /** True when the user hides their IP: mesh links then go through TURN only. */
   hideIp?: () => boolean;
   log?: (message: string) => void;
@@ -76,8 +83,12 @@ export class ServerSession implements ServerView {
   readonly keys: KeyManager;
   readonly distributor: KeyDistributor;
   readonly files: FileTransfer;
+  /** The server's STUN/TURN servers with fresh credentials, for every mesh. */
+  readonly ice: IceServers;
   /** The conversations' peer meshes, when the options give a way to join one. */
   readonly meshes: ConversationMeshes | undefined;
+  /** My voice call on this server, when the options bring a voice engine. */
+  readonly voice: VoiceCall | undefined;
   private readonly conversations = new Map<string, Conversation>();
   private welcome: Welcome | undefined;
   private joining: ServerViewOptions['invite'];
@@ -112,7 +123,13 @@ export class ServerSession implements ServerView {
       request: (type, fields) => this.conn.request(type, fields),
       enqueue: (type, fields) => this.conn.enqueue(type, fields),
     });
-    this.meshes = options.mesh && this.makeMeshes(options.mesh);
+    this.ice = new IceServers(
+      async () => parseIceCredentials(await this.conn.request('turn.credentials', {})),
+      options.log,
+    );
+    const rooms = new MeshRooms();
+    this.meshes = options.mesh && this.makeMeshes(rooms.share(options.mesh));
+    this.voice = options.voice && this.makeVoice(rooms.share(options.voice.join), options.voice.engine);
     this.keys.onChange(() => this.scheduleSave());
     this.restored = this.restore();
     this.conn.onState((s) => this.connection.set(s));
@@ -326,6 +343,7 @@ export class ServerSession implements ServerView {
     clearTimeout(this.saveTimer);
     for (const c of this.conversations.values()) c.close();
     void this.meshes?.closeAll();
+    void this.voice?.leave();
     this.conn.close();
   }
 
@@ -345,12 +363,7 @@ export class ServerSession implements ServerView {
       join,
       connection: this.conn,
       identity: { signer: identity.signer, publicKey: identity.publicKey },
-      iceCredentials: async () => {
-        const reply = await this.conn.request('turn.credentials', {});
-        const iceServers = Array.isArray(reply.iceServers) ? (reply.iceServers as RTCIceServer[]) : [];
-        const expiresAt = typeof reply.expiresAt === 'number' ? reply.expiresAt : 0;
-        return { iceServers, expiresAt };
-      },
+      iceServers: () => this.ice.get(),
       iceTransportPolicy: () => (this.options.hideIp?.() ? 'relay' : 'all'),
       mayRead: (c, u) => u !== this.meId && this.readersOf(c).includes(u),
       maySend: (u) => this.mayPost(u),
@@ -359,6 +372,29 @@ export class ServerSession implements ServerView {
           .inbox.fromPeer(sealed, u)
           .catch((error: Error) => this.options.log?.(`mesh ${c}: ${error.message}`));
       },
+      log: this.options.log,
+    });
+  }
+
+  private makeVoice(join: (options: MeshOptions) => Mesh, engine: () => VoiceSession): VoiceCall {
+    const { identity } = this.options;
+    return new VoiceCall({
+      join: (o) =>
+        join({
+          ...o,
+          connection: this.conn,
+          identity: { signer: identity.signer, publicKey: identity.publicKey },
+        }),
+      engine: engine(),
+      request: (type, fields) => this.conn.request(type, fields),
+      ice: this.ice,
+      hideIp: () => this.options.hideIp?.() ?? false,
+      isMember: (u) => u !== this.meId && this.members$.has(u),
+      occupancy: (channel) =>
+        this.members$.list.value
+          .filter((m) => m.key !== this.meId)
+          .reduce((n, m) => n + m.voice.filter((v) => v.channel === channel).length, 0),
+      serverMuted: () => this.members$.get(this.meId)?.serverMuted === true,
       log: this.options.log,
     });
   }
@@ -425,7 +461,10 @@ export class ServerSession implements ServerView {
     if (known) for (const k of fresh) if (!before.has(k)) this.handOver(k);
     this.firstWelcome?.();
     this.firstWelcome = undefined;
-    if (!first) for (const c of this.conversations.values()) c.reconnected().catch(() => undefined);
+    if (!first) {
+      for (const c of this.conversations.values()) c.reconnected().catch(() => undefined);
+      void this.voice?.reconnected();
+    }
   }
 
   /** The invite's key bundle, opened with the link's secret; its keys are installed one by one. */
@@ -457,6 +496,7 @@ export class ServerSession implements ServerView {
 
   private onPresence(m: Record<string, unknown>): void {
     const fresh = this.members$.presence(m);
+    this.voice?.serverMuteChanged();
     if (fresh === undefined) return;
     this.keys.memberReturned(fresh);
     void this.options.cache.putSetting(MEMBERS_SETTING, this.members$.keys());

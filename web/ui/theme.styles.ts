@@ -17,6 +17,7 @@ const light = css`
   --tc-fg-muted: #59636e;
   --tc-border: #c9d1d9;
   --tc-danger: #b3261e;
+  --tc-success: #1e6b30;
   --tc-warning-bg: #fff4d6;
   --tc-warning-fg: #5c3c00;
   --tc-mention-bg: #fff1c2;
@@ -37,6 +38,7 @@ const dark = css`
   --tc-fg-muted: #b5bac1;
   --tc-border: #4e5058;
   --tc-danger: #ff8a80;
+  --tc-success: #69db7c;
   --tc-warning-bg: #4a3a10;
   --tc-warning-fg: #ffe8a3;
   --tc-mention-bg: #4d4320;

@@ -23,6 +23,7 @@ import '../member-list/member-list.component.ts';
 import '../member-panel/member-panel.component.ts';
 import '../server-rail/server-rail.component.ts';
 import '../settings/settings.component.ts';
+import '../voice/voice.component.ts';
 import '../welcome/welcome.component.ts';
 import { styles } from './app.styles.ts';
 
@@ -183,6 +184,13 @@ export class TcApp extends LitElement {
     this.requestUpdate(); // `chosen` is a plain Map: picking again on the same server changes no @state
   }
 
+  /** A channel was picked: shown, and a voice channel joined too (the click lets the page use the mic). */
+  private pick(s: ServerView, channel: { id: string; kind: 'text' | 'voice' }): void {
+    this.select(s.id, channel.id);
+    if (channel.kind === 'voice' && s.voice && s.voice.channel.value !== channel.id)
+      void s.voice.join(channel.id);
+  }
+
   private async leave(id: string): Promise<void> {
     try {
       await this.app?.leave(id);
@@ -222,10 +230,14 @@ export class TcApp extends LitElement {
           @tc-server-reorder=${(e: CustomEvent<{ ids: string[] }>) => app.reorder(e.detail.ids)}
           @tc-server-leave=${(e: CustomEvent<{ id: string }>) => this.leave(e.detail.id)}
           @tc-settings-open=${() => (this.settingsOpen = true)}></tc-server-rail>
+        <div class="side">
         <tc-channel-list .server=${s} selected=${conversation ?? ''}
-          @tc-channel-select=${(e: CustomEvent<{ id: string }>) => this.select(s.id, e.detail.id)}
+          @tc-channel-select=${(e: CustomEvent<{ id: string; kind: 'text' | 'voice' }>) => this.pick(s, e.detail)}
           @tc-dm-open=${(e: CustomEvent<{ key: string }>) => this.openDm(s, e.detail.key)}
           @tc-invite-open=${() => (this.inviteOpen = true)}></tc-channel-list>
+        <tc-voice compact .server=${s} ptt-key=${app.settings.value.pushToTalkKey}
+          @tc-ptt-key=${(e: CustomEvent<{ key: string }>) => app.updateSettings({ pushToTalkKey: e.detail.key })}></tc-voice>
+        </div>
       </div>
       <main aria-label=${label}>
         <header class="bar">
@@ -242,6 +254,12 @@ export class TcApp extends LitElement {
         </header>
         <tc-connection-status .state=${s.connection.value} server=${s.name.value} @tc-retry=${() => s.retryNow()}></tc-connection-status>
         ${this.error ? html`<p class="alert error" role="alert">${this.error}</p>` : nothing}
+        ${
+          s.channels.value.some((c) => c.id === conversation && c.kind === 'voice')
+            ? html`<tc-voice .server=${s} channel=${conversation!} ptt-key=${app.settings.value.pushToTalkKey}
+                @tc-ptt-key=${(e: CustomEvent<{ key: string }>) => app.updateSettings({ pushToTalkKey: e.detail.key })}></tc-voice>`
+            : nothing
+        }
         <tc-conversation .server=${s} conversation-id=${conversation ?? nothing} label=${label}
           @tc-member-open=${(e: CustomEvent<{ key: string }>) => (this.memberKey = e.detail.key)}></tc-conversation>
       </main>

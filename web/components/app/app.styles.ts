@@ -23,9 +23,16 @@ export const styles = css`
     width: 4.25rem;
     flex: none;
   }
-  tc-channel-list {
+  .side {
+    display: flex;
+    flex-direction: column;
     width: 15rem;
+    min-height: 0;
     border-inline-end: 1px solid var(--tc-border);
+  }
+  tc-channel-list {
+    flex: 1;
+    min-height: 0;
   }
   main {
     display: flex;
@@ -104,7 +111,7 @@ export const styles = css`
     width: 17rem;
     transform: translateX(100%);
   }
-  .narrow tc-channel-list {
+  .narrow .side {
     width: auto;
     flex: 1;
     min-width: 0;

@@ -264,6 +264,7 @@ export const DEFAULT_SETTINGS: Settings = {
   notificationSounds: true,
   identityPerServer: false,
   hideIp: false,
+  pushToTalkKey: 'Backquote',
 };
 
 export class FixtureApp implements AppView {

@@ -1,0 +1,137 @@
+/**
+ * The peers' voices as the UI sees them: who is heard (participants), who speaks
+ * (per peer, from the level that arrives, with the speaking detector's hold), and
+ * the listener's per-user preferences (volume 0–2, local mute), applied as gains
+ * on the current call's playback graph. Preferences outlive calls; the rest is
+ * cleared when a call ends.
+ */
+import { Value } from '../core/observable.ts';
+import { sameRecord } from './equal.ts';
+import { VoiceError } from './errors.ts';
+import { levelFromRms } from './level.ts';
+import type { RemoteAudio } from './remote-audio.ts';
+import { SpeakingDetector, type SpeakingOptions } from './speaking.ts';
+import type { VoicePeer } from './voice-mesh.ts';
+
+/** Per-user volume range: 0 (silent) to 2 (200%). */
+export const MAX_VOLUME = 2;
+
+/** A peer whose voice plays. */
+export interface VoiceParticipant {
+  readonly peerId: string;
+  readonly userId: string;
+}
+
+interface Voice {
+  readonly peer: VoicePeer;
+  readonly track: MediaStreamTrack;
+  readonly detector: SpeakingDetector;
+}
+
+export class RemoteVoices {
+  /** The peers whose voice plays, in arrival order. */
+  readonly participants = new Value<readonly VoiceParticipant[]>([]);
+  /** Per peer id: speech in what the peer sends. */
+  readonly speaking = new Value<Readonly<Record<string, boolean>>>({});
+  /** Per user id: 0–2 (absent: 1). A preference, so by user rather than by page. */
+  readonly volumes = new Value<Readonly<Record<string, number>>>({});
+  /** Per user id: muted for this listener only. */
+  readonly localMutes = new Value<Readonly<Record<string, boolean>>>({});
+
+  private readonly voices = new Map<string, Voice>();
+  private playback: RemoteAudio | undefined;
+  private signal: AbortSignal | undefined;
+
+  constructor(private options: SpeakingOptions) {}
+
+  /** Plays voices on `playback` until `signal` aborts (the call ends). */
+  attach(playback: RemoteAudio, signal: AbortSignal): void {
+    this.detach();
+    this.playback = playback;
+    this.signal = signal;
+    signal.addEventListener(
+      'abort',
+      () => {
+        if (this.signal === signal) this.detach();
+      },
+      { once: true },
+    );
+  }
+
+  /** Plays `track` as `peer`'s voice until it is removed from `stream` or ends. */
+  add(peer: VoicePeer, track: MediaStreamTrack, stream: MediaStream): void {
+    const { playback, signal } = this;
+    if (!playback || !signal || signal.aborted) return;
+    playback.add(peer.peerId, track, this.gainFor(peer.userId));
+    this.voices.set(peer.peerId, { peer, track, detector: new SpeakingDetector(this.options) });
+    const gone = () => {
+      if (this.voices.get(peer.peerId)?.track === track) this.remove(peer.peerId);
+    };
+    track.addEventListener('ended', gone, { signal });
+    stream.addEventListener('removetrack', (event) => event.track === track && gone(), { signal });
+    this.publish();
+  }
+
+  remove(peerId: string): void {
+    if (!this.voices.delete(peerId)) return;
+    this.playback?.remove(peerId);
+    this.publish();
+  }
+
+  setVolume(userId: string, volume: number): void {
+    if (!(Number.isFinite(volume) && volume >= 0 && volume <= MAX_VOLUME))
+      throw VoiceError.badArgument('volume', `must be in 0…${MAX_VOLUME}`);
+    this.volumes.set({ ...this.volumes.value, [userId]: volume }, sameRecord);
+    this.applyGains(userId);
+  }
+
+  setLocalMute(userId: string, muted: boolean): void {
+    const next = { ...this.localMutes.value };
+    if (muted) next[userId] = true;
+    else delete next[userId];
+    this.localMutes.set(next, sameRecord);
+    this.applyGains(userId);
+  }
+
+  /** New speaking threshold and hold (validated by the caller). */
+  configure(options: SpeakingOptions): void {
+    this.options = options;
+    for (const { detector } of this.voices.values()) detector.configure(options);
+  }
+
+  /** Reads each voice's level and updates `speaking` (the session's meter tick). */
+  tick(now: number): void {
+    const speaking: Record<string, boolean> = {};
+    for (const [peerId, { detector }] of this.voices) {
+      const probe = this.playback?.received(peerId);
+      speaking[peerId] = probe !== undefined && detector.update(levelFromRms(probe.rms()), now);
+    }
+    this.speaking.set(speaking, sameRecord);
+  }
+
+  private detach(): void {
+    this.voices.clear();
+    this.playback = undefined;
+    this.signal = undefined;
+    this.publish();
+  }
+
+  private gainFor(userId: string): number {
+    if (this.localMutes.value[userId]) return 0;
+    return this.volumes.value[userId] ?? 1;
+  }
+
+  private applyGains(userId: string): void {
+    for (const { peer } of this.voices.values())
+      if (peer.userId === userId) this.playback?.setGain(peer.peerId, this.gainFor(userId));
+  }
+
+  private publish(): void {
+    this.participants.set(
+      [...this.voices.values()].map(({ peer: { peerId, userId } }) => ({ peerId, userId })),
+    );
+    const speaking = { ...this.speaking.value };
+    for (const id of Object.keys(speaking)) if (!this.voices.has(id)) delete speaking[id];
+    this.speaking.set(speaking, sameRecord);
+  }
+}
