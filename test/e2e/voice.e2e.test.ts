@@ -35,6 +35,7 @@ import { ServerSession } from '../../web/core/server-view.ts';
 import { eventually } from '../../web/core/testing.ts';
 import { strongestTone } from '../../web/voice/tone.ts';
 import { toneWav } from '../../web/voice/wav.ts';
+import { core, enterVoice, hideIp, joinByLink } from '../helpers/app-page.ts';
 import chromiumConfig from '../helpers/chromium.json' with { type: 'json' };
 import { type Coturn, coturnMissing, startCoturn } from '../helpers/coturn.ts';
 import { RESULTS_DIR, STEP_TIMEOUT_MS } from '../helpers/e2e.ts';
@@ -53,16 +54,6 @@ interface PeerView {
   packetsReceived: number;
   codec: string | null;
   route: string | null;
-}
-
-/** The page's first server and its voice call, reached through `<tc-app>`. */
-const CORE = `(() => {
-  const s = document.querySelector('tc-app').app.servers.value[0];
-  return { s, v: s.voice, e: s.voice.engine };
-})()`;
-
-async function core<T>(page: Page, body: string): Promise<T> {
-  return page.evaluate(`(async () => { const { s, v, e } = ${CORE}; ${body} })()`) as Promise<T>;
 }
 
 const peersOf = (page: Page): Promise<PeerView[]> =>
@@ -99,27 +90,6 @@ const played = (page: Page, userId?: string): Promise<number> =>
 
 async function meId(page: Page): Promise<string> {
   return core(page, 'return s.meId;');
-}
-
-async function joinByLink(page: Page, link: string, name: string): Promise<void> {
-  await page.goto(link);
-  await page.getByLabel('Your display name').fill(name);
-  await page.getByRole('button', { name: 'Join', exact: true }).click();
-  await page.getByRole('button', { name: /^Open / }).click();
-  await page.getByRole('textbox', { name: /^Message #/ }).waitFor();
-}
-
-async function enterVoice(page: Page, channel: string): Promise<void> {
-  await page.locator(`tc-channel-list button.channel[data-id="${channel}"]`).click();
-  try {
-    await page.locator('tc-voice:not([compact])').getByRole('status').getByText('Voice connected').waitFor();
-  } catch (error) {
-    const state = await core(
-      page,
-      'return { status: v.status.value, channel: v.channel.value, problem: v.problem.value, error: e.error.value && e.error.value.message };',
-    );
-    throw new Error(`expected to be in the call of ${channel}: ${JSON.stringify(state)}`, { cause: error });
-  }
 }
 
 describe('voice channels, three people with tones, end to end', { timeout: 240_000 }, () => {
@@ -364,13 +334,7 @@ describe('voice channels, three people with tones, end to end', { timeout: 240_0
     for (const name of ['bob', 'carol'] as const) {
       const page = await newPage(browsers[name === 'bob' ? 1 : 2]!, `${name}-hidden`);
       await page.goto(server.url);
-      await page.waitForFunction(() => (document.querySelector('tc-app') as unknown as { app?: object }).app);
-      await page.evaluate(() => {
-        const app = (
-          document.querySelector('tc-app') as unknown as { app: { updateSettings(p: object): void } }
-        ).app;
-        app.updateSettings({ hideIp: true });
-      });
+      await hideIp(page);
       await joinByLink(page, await invite(), `${name} hidden`);
       assert.equal(
         await core(page, 'return document.querySelector("tc-app").app.settings.value.hideIp;'),

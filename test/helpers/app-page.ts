@@ -1,0 +1,50 @@
+/**
+ * Driving the real web app (dist/app.js) in a playwright page: joining by an invite
+ * link the way a person does, entering a voice channel, and reaching the page's client
+ * core through `<tc-app>` for what a person cannot see (stats, probes). Shared by the
+ * voice end-to-end suite and the voice benchmark. Node-only.
+ */
+import type { Page } from 'playwright-core';
+
+/** The page's first server (`s`), its voice call (`v`) and the call's engine (`e`). */
+const CORE = `(() => {
+  const s = document.querySelector('tc-app').app.servers.value[0];
+  return { s, v: s && s.voice, e: s && s.voice && s.voice.engine };
+})()`;
+
+/** Runs `body` (an async function body that sees `s`, `v`, `e`) in the page and returns its result. */
+export function core<T>(page: Page, body: string): Promise<T> {
+  return page.evaluate(`(async () => { const { s, v, e } = ${CORE}; ${body} })()`) as Promise<T>;
+}
+
+export async function joinByLink(page: Page, link: string, name: string): Promise<void> {
+  await page.goto(link);
+  await page.getByLabel('Your display name').fill(name);
+  await page.getByRole('button', { name: 'Join', exact: true }).click();
+  await page.getByRole('button', { name: /^Open / }).click();
+  await page.getByRole('textbox', { name: /^Message #/ }).waitFor();
+}
+
+/** Clicks a voice channel and waits for "Voice connected" (or throws with the call's state). */
+export async function enterVoice(page: Page, channel: string): Promise<void> {
+  await page.locator(`tc-channel-list button.channel[data-id="${channel}"]`).click();
+  try {
+    await page.locator('tc-voice:not([compact])').getByRole('status').getByText('Voice connected').waitFor();
+  } catch (error) {
+    const state = await core(
+      page,
+      'return { status: v.status.value, channel: v.channel.value, problem: v.problem.value, error: e.error.value && e.error.value.message };',
+    );
+    throw new Error(`expected to be in the call of ${channel}: ${JSON.stringify(state)}`, { cause: error });
+  }
+}
+
+/** Sets "hide my IP" on a page that shows the app (before it joins anything). */
+export async function hideIp(page: Page): Promise<void> {
+  await page.waitForFunction(() => (document.querySelector('tc-app') as unknown as { app?: object }).app);
+  await page.evaluate(() => {
+    const app = (document.querySelector('tc-app') as unknown as { app: { updateSettings(p: object): void } })
+      .app;
+    app.updateSettings({ hideIp: true });
+  });
+}
