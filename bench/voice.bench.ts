@@ -6,7 +6,7 @@
  *   energy of A's tone in what B's engine receives (B already in the call); baseline:
  *   in one tab, getUserMedia plus a bare RTCPeerConnection pair to first audio at the
  *   receiving end (what any WebRTC call pays).
- * - mouth → ear: A's fake microphone plays 150 ms tone bursts once a second; the time
+ * - mouth → ear: with voice activity (the default) and with an open mic, A's fake microphone plays 150 ms tone bursts once a second; the time
  *   from a burst's onset in A's captured (processed) microphone track to its onset in
  *   the audio B's engine receives from A (wall clocks of two tabs on one machine).
  *   Direct, and with "hide my IP" through coturn. Baseline: the same onset method on a
@@ -108,7 +108,8 @@ async function waitUntil(what: string, check: () => Promise<boolean>, ms = TIMEO
 }
 
 /** Mouth → ear between A (sender) and B, through the call they are both in. */
-async function callLatency(a: Page, b: Page, aId: string): Promise<number[]> {
+async function callLatency(a: Page, b: Page, aId: string, mode = 'voice-activity'): Promise<number[]> {
+  await core(a, `e.setInputMode(${JSON.stringify(mode)}); return true;`);
   await waitUntil('B to receive A', () =>
     core<boolean>(
       b,
@@ -306,10 +307,10 @@ const bench: Bench = async (log = () => undefined) => {
     await enterVoice(b.page, channel);
     await enterVoice(a.page, channel);
     const direct = await callLatency(a.page, b.page, a.id);
+    const openMic = await callLatency(a.page, b.page, a.id, 'open-mic');
     const bare = await bareLatency(a.page);
-    log(
-      `mouth→ear direct ms: ${direct.map((v) => v.toFixed(0)).join(' ')}; bare ${bare.map((v) => v.toFixed(0)).join(' ')}`,
-    );
+    const ms = (list: number[]) => list.map((v) => v.toFixed(0)).join(' ');
+    log(`mouth→ear direct ms, voice activity: ${ms(direct)}; open mic: ${ms(openMic)}; bare ${ms(bare)}`);
 
     // Join → first audio: J (steady tone) joins while B listens.
     const joins: number[] = [];
@@ -340,7 +341,7 @@ const bench: Bench = async (log = () => undefined) => {
           const st = p && e.stats.value[p.peerId]; return !!st && st.route === 'turn';`,
         ),
       );
-      turn = await callLatency(ha.page, hb.page, ha.id);
+      turn = await callLatency(ha.page, hb.page, ha.id, 'open-mic');
       log(`mouth→ear TURN ms: ${turn.map((v) => v.toFixed(0)).join(' ')}`);
       await core(ha.page, 'await v.leave(); return true;');
       await core(hb.page, 'await v.leave(); return true;');
@@ -381,15 +382,22 @@ const bench: Bench = async (log = () => undefined) => {
         'bare RTCPeerConnection pair, same track',
         percentile(bare, 90),
       ),
+      figure(
+        `mouth → ear direct, open mic, p50 of ${openMic.length}`,
+        median(openMic),
+        'ms',
+        'bare RTCPeerConnection pair, same track',
+        median(bare),
+      ),
     ];
     if (turn.length > 0)
       figures.push(
         figure(
-          `mouth → ear via TURN (coturn), p50 of ${turn.length}`,
+          `mouth → ear via TURN (coturn), open mic, p50 of ${turn.length}`,
           median(turn),
           'ms',
-          'direct call',
-          median(direct),
+          'direct call, open mic',
+          median(openMic),
         ),
       );
     figures.push(

@@ -26,12 +26,25 @@ describe('transmit decision', () => {
     ];
     for (const [mode, change, expected] of cases) {
       const decision = decide({ mode, ...change });
+      assert.equal(decision.audible, expected, `${mode} ${JSON.stringify(change)} is heard: ${expected}`);
       assert.equal(
-        decision.transmitting,
+        decision.micOpen,
         expected,
-        `${mode} ${JSON.stringify(change)} transmits: ${expected}`,
+        `${mode} ${JSON.stringify(change)} opens the mic: ${expected}`,
       );
-      assert.equal(decision.source, 'mic', 'no file: the mic track');
+      if (mode === 'voice-activity') {
+        // Silence between words keeps the far side's jitter buffer primed (see transmit.ts).
+        assert.equal(decision.transmitting, true, 'voice activity keeps the senders carrying the mix');
+        assert.equal(decision.source, 'mix', 'through the mic gate');
+        assert.equal(decision.micInMix, expected, 'the gate follows the speech');
+      } else {
+        assert.equal(
+          decision.transmitting,
+          expected,
+          `${mode} ${JSON.stringify(change)} sends packets: ${expected}`,
+        );
+        assert.equal(decision.source, 'mic', 'no file: the mic track');
+      }
     }
   });
 
@@ -53,19 +66,19 @@ describe('transmit decision', () => {
     const released = decide({ mode: 'push-to-talk', filePlaying: true });
     assert.deepEqual(
       released,
-      { transmitting: true, source: 'mix', micInMix: false, micOpen: false },
+      { transmitting: true, source: 'mix', micInMix: false, micOpen: false, audible: true },
       'file, key up',
     );
     const held = decide({ mode: 'push-to-talk', filePlaying: true, pressed: true });
     assert.deepEqual(
       held,
-      { transmitting: true, source: 'mix', micInMix: true, micOpen: true },
+      { transmitting: true, source: 'mix', micInMix: true, micOpen: true, audible: true },
       'file, key down',
     );
     const replaced = decide({ filePlaying: true, fileMode: 'replace' });
     assert.deepEqual(
       replaced,
-      { transmitting: true, source: 'mix', micInMix: false, micOpen: false },
+      { transmitting: true, source: 'mix', micInMix: false, micOpen: false, audible: true },
       'replace',
     );
   });

@@ -41,6 +41,8 @@ export interface TransmitDecision {
   micInMix: boolean;
   /** The mic's gate is open (the mic, not a file, may be heard). */
   micOpen: boolean;
+  /** Peers hear something: the mic's gate is open, or a file plays (what the UI calls "sending"). */
+  audible: boolean;
 }
 
 function micGateOpen(inputs: TransmitInputs): boolean {
@@ -58,10 +60,21 @@ function micGateOpen(inputs: TransmitInputs): boolean {
   }
 }
 
+/**
+ * Muted, deafened, or push-to-talk released: no packets at all. Voice activity is
+ * different: between words the senders keep carrying the mix with the mic's gate
+ * shut (silence), because a sender that stops and starts again costs the far side
+ * ~250 ms before it plays the first word (measured in bench/voice.bench.ts: 300 ms
+ * mouth → ear with the track swapped out between bursts, 64 ms with it kept).
+ */
 export function decideTransmit(inputs: TransmitInputs): TransmitDecision {
   const silenced = inputs.muted || inputs.deafened;
   const micOpen = !silenced && micGateOpen(inputs);
-  if (!inputs.filePlaying) return { transmitting: micOpen, source: 'mic', micInMix: false, micOpen };
+  if (!inputs.filePlaying) {
+    if (inputs.mode === 'voice-activity' && !silenced)
+      return { transmitting: true, source: 'mix', micInMix: micOpen, micOpen, audible: micOpen };
+    return { transmitting: micOpen, source: 'mic', micInMix: false, micOpen, audible: micOpen };
+  }
   const micInMix = micOpen && inputs.fileMode === 'mix';
-  return { transmitting: !silenced, source: 'mix', micInMix, micOpen: micInMix };
+  return { transmitting: !silenced, source: 'mix', micInMix, micOpen: micInMix, audible: !silenced };
 }

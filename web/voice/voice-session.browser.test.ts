@@ -150,9 +150,12 @@ describe('voice session', function (this: Suite) {
     const a = endpoint('alice', { inputMode: 'voice-activity', speaking: { threshold: 1.5 } });
     const b = endpoint('bob');
     await call(a, b);
-    // Threshold above any level (max 1): the gate never opens.
-    await sendsNothing(a, b, 'voice activity under the threshold');
-    expect(a.session.transmitting.value, 'no speech: not transmitting').to.equal(false);
+    // Threshold above any level (max 1): the gate never opens. Silence still flows, so
+    // the first word is not held back while bob's side restarts (transmit.ts).
+    await rises(received(b, a), 'bob’s inbound packets (silence) under the threshold', 5);
+    expect(a.session.transmitting.value, 'no speech: not heard').to.equal(false);
+    const heard = await meanRms(() => b.session.playedAudio(a.mesh.peerId)?.rms() ?? -1);
+    expect(heard, 'bob plays silence from alice').to.be.below(1e-4);
     a.session.configureSpeaking({ threshold: 0.3, holdMs: 300 });
     await waitFor(() => a.session.transmitting.value, {
       what: 'the fake mic’s beeps to open the voice gate',

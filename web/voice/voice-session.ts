@@ -124,7 +124,7 @@ export class VoiceSession {
   readonly inputMode: Value<InputMode>;
   /** The push-to-talk key is held (see `pressed`). */
   readonly pushToTalkHeld = new Value(false);
-  /** Packets are leaving now. */
+  /** Peers hear me now: the mic's gate is open, or a file plays (voice activity sends silence between words). */
   readonly transmitting = new Value(false);
   /** The local mic level 0–1 (before any gate), for the meter. */
   readonly level = new Value(0);
@@ -477,7 +477,7 @@ export class VoiceSession {
     mix.setMicInMix(decision.micInMix);
     void voice.setSource(decision.source === 'mix' ? mix.track : micTrack);
     void voice.setOpen(decision.transmitting);
-    this.transmitting.set(decision.transmitting);
+    this.transmitting.set(decision.audible);
   }
 
   private async adoptMic(call: Call, track: MediaStreamTrack): Promise<void> {
