@@ -18,20 +18,9 @@
  *
  *   npm run bench -- voice        BENCH_VOICE_RUNS (joins, default 5)
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
-import { generateIdentity } from '../crypto/identity.ts';
-import { type RunningServer, startServer } from '../signal/server.ts';
+import type { Browser, Page } from 'playwright-core';
 import { core, enterVoice, hideIp, joinByLink } from '../test/helpers/app-page.ts';
-import chromiumConfig from '../test/helpers/chromium.json' with { type: 'json' };
-import { type Coturn, coturnMissing, startCoturn } from '../test/helpers/coturn.ts';
-import { nodeSocket } from '../test/helpers/signal.ts';
-import { parseJoinLink } from '../web/core/app.ts';
-import { rawIdentity } from '../web/core/identity-provider.ts';
-import { MemoryCache } from '../web/core/local-cache.ts';
-import { ServerSession } from '../web/core/server-view.ts';
+import { voiceRig } from '../test/helpers/voice-rig.ts';
 import { encodeWav, toneWav } from '../web/voice/wav.ts';
 import { type Bench, type Figure, figure, median, percentile } from './figure.ts';
 
@@ -42,7 +31,6 @@ const PERIOD_MS = 1_000;
 /** Onsets measured per latency figure. */
 const BURSTS = 12;
 const CPU_WINDOW_MS = 10_000;
-const SECRET = 'bench-voice-coturn-secret-0123456789';
 const TIMEOUT_MS = 30_000;
 
 /** Tone bursts: BURST_MS of 1 kHz every PERIOD_MS, silence between (the file loops). */
@@ -136,20 +124,29 @@ async function callLatency(a: Page, b: Page, aId: string, mode = 'voice-activity
   return latencies({ sent, received });
 }
 
+/**
+ * In the page: the microphone sent over a bare RTCPeerConnection pair inside the tab,
+ * candidates handed across directly; resolves with the received track, already
+ * playing (muted) in a media element, which Chrome needs before Web Audio gets samples.
+ */
+const BARE_PAIR = `async () => {
+  const mic = await navigator.mediaDevices.getUserMedia({ audio: true });
+  const p1 = new RTCPeerConnection(); const p2 = new RTCPeerConnection();
+  p1.onicecandidate = (ev) => ev.candidate && p2.addIceCandidate(ev.candidate);
+  p2.onicecandidate = (ev) => ev.candidate && p1.addIceCandidate(ev.candidate);
+  const remote = new Promise((r) => (p2.ontrack = (ev) => r(ev.track)));
+  p1.addTrack(mic.getAudioTracks()[0], mic);
+  await p1.setLocalDescription(); await p2.setRemoteDescription(p1.localDescription);
+  await p2.setLocalDescription(); await p1.setRemoteDescription(p2.localDescription);
+  const track = await remote;
+  const el = new Audio(); el.muted = true; el.srcObject = new MediaStream([track]); await el.play().catch(() => {});
+  return { mic, track, p1, p2 };
+}`;
+
 /** Baseline: the same track over a bare RTCPeerConnection pair inside the tab. */
 async function bareLatency(a: Page): Promise<number[]> {
   const onsets = (await a.evaluate(`(async () => {
-    const mic = await navigator.mediaDevices.getUserMedia({ audio: true });
-    const p1 = new RTCPeerConnection(); const p2 = new RTCPeerConnection();
-    p1.onicecandidate = (ev) => ev.candidate && p2.addIceCandidate(ev.candidate);
-    p2.onicecandidate = (ev) => ev.candidate && p1.addIceCandidate(ev.candidate);
-    const remote = new Promise((r) => (p2.ontrack = (ev) => r(ev.track)));
-    p1.addTrack(mic.getAudioTracks()[0], mic);
-    await p1.setLocalDescription(); await p2.setRemoteDescription(p1.localDescription);
-    await p2.setLocalDescription(); await p1.setRemoteDescription(p2.localDescription);
-    const track = await remote;
-    // Chrome feeds a remote track to Web Audio only while a media element plays it.
-    const el = new Audio(); el.muted = true; el.srcObject = new MediaStream([track]); await el.play().catch(() => {});
+    const { mic, track, p1, p2 } = await (${BARE_PAIR})();
     const ctx = new AudioContext();
     const tap = (t) => { const n = ctx.createAnalyser(); ctx.createMediaStreamSource(new MediaStream([t])).connect(n); return n; };
     globalThis.tcBenchRun = true;
@@ -195,16 +192,7 @@ async function joinToAudio(joiner: Page, listener: Page, joinerId: string, chann
 async function bareJoin(page: Page): Promise<number> {
   return (await page.evaluate(`(async () => {
     const t0 = performance.now();
-    const mic = await navigator.mediaDevices.getUserMedia({ audio: true });
-    const p1 = new RTCPeerConnection(); const p2 = new RTCPeerConnection();
-    p1.onicecandidate = (ev) => ev.candidate && p2.addIceCandidate(ev.candidate);
-    p2.onicecandidate = (ev) => ev.candidate && p1.addIceCandidate(ev.candidate);
-    const remote = new Promise((r) => (p2.ontrack = (ev) => r(ev.track)));
-    p1.addTrack(mic.getAudioTracks()[0], mic);
-    await p1.setLocalDescription(); await p2.setRemoteDescription(p1.localDescription);
-    await p2.setLocalDescription(); await p1.setRemoteDescription(p2.localDescription);
-    const track = await remote;
-    const el = new Audio(); el.muted = true; el.srcObject = new MediaStream([track]); await el.play().catch(() => {});
+    const { mic, track, p1, p2 } = await (${BARE_PAIR})();
     const ctx = new AudioContext(); const n = ctx.createAnalyser();
     ctx.createMediaStreamSource(new MediaStream([track])).connect(n);
     const buf = new Float32Array(n.fftSize);
@@ -240,58 +228,15 @@ async function cpuPerTab(browser: Browser, tabs: number): Promise<number> {
 }
 
 const bench: Bench = async (log = () => undefined) => {
-  const dir = await mkdtemp(join(tmpdir(), 'tincan-bench-voice-'));
-  const coturn: Coturn | undefined = coturnMissing()
-    ? undefined
-    : await startCoturn({ secret: SECRET, relayPorts: 400 });
-  const server: RunningServer = await startServer({
-    host: '127.0.0.1',
-    port: 0,
-    dataDir: join(dir, 'data'),
-    ...(coturn
-      ? { overrides: { turn: { secret: SECRET, urls: [coturn.url('udp')], ttlSeconds: 600 } } }
-      : {}),
-    log: { info: () => undefined, warn: () => undefined },
-  });
-  const browsers: Browser[] = [];
-  let admin: ServerSession | undefined;
-  const launch = async (wav: string) => {
-    const b = await chromium.launch({
-      executablePath: process.env.CHROME_PATH ?? chromiumConfig.executablePath,
-      headless: true,
-      args: [...chromiumConfig.args, `--use-file-for-fake-audio-capture=${wav}`],
-    });
-    browsers.push(b);
-    return b;
-  };
-  const pageIn = async (browser: Browser) => {
-    const context = await browser.newContext({ permissions: ['microphone', 'camera'] });
-    context.setDefaultTimeout(TIMEOUT_MS);
-    await context.addInitScript({ content: 'globalThis.__name ??= (fn) => fn;' });
-    return context.newPage();
-  };
+  const rig = await voiceRig();
   try {
-    const link = parseJoinLink(server.adminInvite!);
-    admin = await ServerSession.connect({
-      url: link.url,
-      identity: rawIdentity(generateIdentity()),
-      socket: nodeSocket,
-      cache: new MemoryCache(),
-      invite: { token: link.token, name: 'Admin' },
-    });
-    const invite = () => admin!.createInvite({ role: 'member', expiresIn: 3600, maxUses: 1 });
-    const channel = server.hub.channels.list().find((c) => c.kind === 'voice')!.id;
-    const bursts = join(dir, 'bursts.wav');
-    const tone = join(dir, 'tone.wav');
-    await writeFile(bursts, burstsWav());
-    await writeFile(tone, toneWav({ frequency: 660, durationMs: 10_000, sampleRate: RATE }));
-    const [burstBrowser, toneBrowser, cpuBrowser] = [
-      await launch(bursts),
-      await launch(tone),
-      await launch(tone),
-    ];
+    const { invite, channel, server, coturn } = rig;
+    const tone = toneWav({ frequency: 660, durationMs: 10_000, sampleRate: RATE });
+    const burstBrowser = await rig.browserWithMic('bursts', burstsWav());
+    const toneBrowser = await rig.browserWithMic('tone', tone);
+    const cpuBrowser = await rig.browserWithMic('cpu', tone);
     const member = async (browser: Browser, name: string, hidden = false) => {
-      const page = await pageIn(browser);
+      const page = await rig.page(browser, TIMEOUT_MS);
       if (hidden) {
         await page.goto(server.url);
         await hideIp(page);
@@ -405,11 +350,7 @@ const bench: Bench = async (log = () => undefined) => {
     );
     return figures;
   } finally {
-    admin?.close();
-    for (const b of browsers) await b.close().catch(() => undefined);
-    await server.close();
-    await coturn?.stop();
-    await rm(dir, { recursive: true, force: true });
+    await rig.close();
   }
 };
 

@@ -21,30 +21,21 @@
  * mesh.e2e.test.ts (b); voice rides on the same admission.
  */
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type Browser, chromium, type Page } from 'playwright-core';
-import { generateIdentity } from '../../crypto/identity.ts';
-import { type RunningServer, startServer } from '../../signal/server.ts';
-import { parseJoinLink } from '../../web/core/app.ts';
-import { rawIdentity } from '../../web/core/identity-provider.ts';
-import { MemoryCache } from '../../web/core/local-cache.ts';
-import { ServerSession } from '../../web/core/server-view.ts';
+import type { Browser, Page } from 'playwright-core';
 import { eventually } from '../../web/core/testing.ts';
 import { strongestTone } from '../../web/voice/tone.ts';
 import { toneWav } from '../../web/voice/wav.ts';
 import { core, enterVoice, hideIp, joinByLink } from '../helpers/app-page.ts';
-import chromiumConfig from '../helpers/chromium.json' with { type: 'json' };
-import { type Coturn, coturnMissing, startCoturn } from '../helpers/coturn.ts';
+import { coturnMissing } from '../helpers/coturn.ts';
 import { RESULTS_DIR, STEP_TIMEOUT_MS } from '../helpers/e2e.ts';
-import { nodeSocket } from '../helpers/signal.ts';
+import { type VoiceRig, voiceRig } from '../helpers/voice-rig.ts';
 
 const TONES = { alice: 440, bob: 660, carol: 880 } as const;
 type Name = keyof typeof TONES;
 const CANDIDATES = Object.values(TONES);
-const SECRET = 'e2e-voice-coturn-secret-0123456789';
 /** From a click on the channel to audio flowing both ways between all three. */
 const CALL_BOUND_MS = 15_000;
 
@@ -93,68 +84,28 @@ async function meId(page: Page): Promise<string> {
 }
 
 describe('voice channels, three people with tones, end to end', { timeout: 240_000 }, () => {
-  let dir: string;
-  let server: RunningServer;
-  let admin: ServerSession;
-  let coturn: Coturn | undefined;
+  let rig: VoiceRig;
   let lounge: string;
   const browsers: Browser[] = [];
   const pages = {} as Record<Name, Page>;
   const ids = {} as Record<Name, string>;
   const pageErrors: string[] = [];
-  const missing = coturnMissing();
-
-  const launch = async (wav: string): Promise<Browser> => {
-    const browser = await chromium.launch({
-      executablePath: process.env.CHROME_PATH ?? chromiumConfig.executablePath,
-      headless: true,
-      args: [...chromiumConfig.args, `--use-file-for-fake-audio-capture=${wav}`],
-      timeout: 30_000,
-    });
-    browsers.push(browser);
-    return browser;
-  };
 
   const newPage = async (browser: Browser, name: string): Promise<Page> => {
-    const context = await browser.newContext({ permissions: ['microphone', 'camera'] });
-    context.setDefaultTimeout(STEP_TIMEOUT_MS);
-    await context.addInitScript({ content: 'globalThis.__name ??= (fn) => fn;' });
-    const page = await context.newPage();
+    const page = await rig.page(browser, STEP_TIMEOUT_MS);
     page.on('pageerror', (e) => pageErrors.push(`${name}: ${e.message}`));
     return page;
   };
 
-  const invite = () => admin.createInvite({ role: 'member', expiresIn: 3600, maxUses: 1 });
-
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'tincan-voice-e2e-'));
-    if (!missing) coturn = await startCoturn({ secret: SECRET, relayPorts: 400 });
-    server = await startServer({
-      host: '127.0.0.1',
-      port: 0,
-      dataDir: join(dir, 'data'),
-      ...(coturn
-        ? { overrides: { turn: { secret: SECRET, urls: [coturn.url('udp')], ttlSeconds: 600 } } }
-        : {}),
-      log: { info: () => undefined, warn: () => undefined },
-    });
-    const link = parseJoinLink(server.adminInvite!);
-    admin = await ServerSession.connect({
-      url: link.url,
-      identity: rawIdentity(generateIdentity()),
-      socket: nodeSocket,
-      cache: new MemoryCache(),
-      invite: { token: link.token, name: 'Admin' },
-    });
-    lounge = server.hub.channels.list().find((c) => c.kind === 'voice')!.id;
+    rig = await voiceRig();
+    lounge = rig.channel;
     for (const name of Object.keys(TONES) as Name[]) {
-      const wav = join(dir, `${name}.wav`);
-      await writeFile(
-        wav,
-        toneWav({ frequency: TONES[name], durationMs: 10_000, sampleRate: 48_000, amplitude: 0.5 }),
-      );
-      pages[name] = await newPage(await launch(wav), name);
-      await joinByLink(pages[name], await invite(), name[0]!.toUpperCase() + name.slice(1));
+      const wav = toneWav({ frequency: TONES[name], durationMs: 10_000, sampleRate: 48_000, amplitude: 0.5 });
+      const browser = await rig.browserWithMic(name, wav);
+      browsers.push(browser);
+      pages[name] = await newPage(browser, name);
+      await joinByLink(pages[name], await rig.invite(), name[0]!.toUpperCase() + name.slice(1));
       ids[name] = await meId(pages[name]);
     }
   });
@@ -164,11 +115,7 @@ describe('voice channels, three people with tones, end to end', { timeout: 240_0
     for (const [name, page] of Object.entries(pages))
       if (!page.isClosed())
         await page.screenshot({ path: join(RESULTS_DIR, `voice-${name}.png`) }).catch(() => {});
-    admin?.close();
-    for (const b of browsers) await b.close().catch(() => {});
-    await server?.close();
-    await coturn?.stop();
-    await rm(dir, { recursive: true, force: true });
+    await rig?.close();
   });
 
   it('1. all three are in the call and receive Opus from both others', async () => {
@@ -329,13 +276,15 @@ describe('voice channels, three people with tones, end to end', { timeout: 240_0
       }, STEP_TIMEOUT_MS);
   });
 
-  it('8. with "hide my IP", two members talk through coturn (relay ⇄ relay)', { skip: missing }, async () => {
+  it('8. with "hide my IP", two members talk through coturn (relay ⇄ relay)', {
+    skip: coturnMissing(),
+  }, async () => {
     const hidden: Page[] = [];
     for (const name of ['bob', 'carol'] as const) {
       const page = await newPage(browsers[name === 'bob' ? 1 : 2]!, `${name}-hidden`);
-      await page.goto(server.url);
+      await page.goto(rig.server.url);
       await hideIp(page);
-      await joinByLink(page, await invite(), `${name} hidden`);
+      await joinByLink(page, await rig.invite(), `${name} hidden`);
       assert.equal(
         await core(page, 'return document.querySelector("tc-app").app.settings.value.hideIp;'),
         true,

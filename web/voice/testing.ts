@@ -9,6 +9,7 @@
  * stream id and track kind rather than sent over the data channel).
  */
 import type { JsonValue, VoiceMediaOptions, VoiceMesh, VoicePeer } from './voice-mesh.ts';
+import { VoiceSession, type VoiceSessionOptions } from './voice-session.ts';
 
 type Listener<A extends unknown[]> = (...args: A) => void;
 
@@ -300,4 +301,36 @@ export async function rises(read: () => Promise<number>, what: string, by = 10):
     },
     { what: `${what} to rise by more than ${by} from ${start}` },
   );
+}
+
+/** A test's session on its own LoopbackMesh endpoint. */
+export interface Endpoint {
+  name: string;
+  mesh: LoopbackMesh;
+  session: VoiceSession;
+}
+
+/** The endpoints of one test file: made on demand, called together, all closed after each test. */
+export class Endpoints {
+  private live: Endpoint[] = [];
+
+  add(name: string, options: VoiceSessionOptions = { inputMode: 'open-mic' }): Endpoint {
+    const made = { name, mesh: new LoopbackMesh(name), session: new VoiceSession(options) };
+    this.live.push(made);
+    return made;
+  }
+
+  /** Links every pair of endpoints, then joins each session. */
+  async call(...endpoints: Endpoint[]): Promise<void> {
+    for (let i = 0; i < endpoints.length; i++)
+      for (let j = i + 1; j < endpoints.length; j++)
+        await LoopbackMesh.link(endpoints[i]!.mesh, endpoints[j]!.mesh);
+    await Promise.all(endpoints.map(({ session, mesh }) => session.join(mesh)));
+  }
+
+  async closeAll(): Promise<void> {
+    await Promise.all(this.live.map(({ session }) => session.leave()));
+    for (const { mesh } of this.live) mesh.close();
+    this.live = [];
+  }
 }

@@ -6,29 +6,14 @@
  */
 import { expect } from '@open-wc/testing';
 import { VoiceError } from './errors.ts';
-import { inboundCodecs, LoopbackMesh, rises, statSum, waitFor } from './testing.ts';
+import { type Endpoint, Endpoints, inboundCodecs, rises, statSum, waitFor } from './testing.ts';
 import { hasTone, toneRatio } from './tone.ts';
 import { VoiceSession, type VoiceSessionOptions } from './voice-session.ts';
 import { toneWav } from './wav.ts';
 
-interface Endpoint {
-  name: string;
-  mesh: LoopbackMesh;
-  session: VoiceSession;
-}
-
-let live: Endpoint[] = [];
-
-function endpoint(name: string, options: VoiceSessionOptions = { inputMode: 'open-mic' }): Endpoint {
-  const made = { name, mesh: new LoopbackMesh(name), session: new VoiceSession(options) };
-  live.push(made);
-  return made;
-}
-
-async function call(a: Endpoint, b: Endpoint): Promise<void> {
-  await LoopbackMesh.link(a.mesh, b.mesh);
-  await Promise.all([a.session.join(a.mesh), b.session.join(b.mesh)]);
-}
+const endpoints = new Endpoints();
+const endpoint = (name: string, options?: VoiceSessionOptions): Endpoint => endpoints.add(name, options);
+const call = (...list: Endpoint[]): Promise<void> => endpoints.call(...list);
 
 const toneBlob = (frequency: number, durationMs = 2000) =>
   new Blob([toneWav({ frequency, durationMs, amplitude: 0.5 })], { type: 'audio/wav' });
@@ -62,11 +47,7 @@ describe('voice session media', function (this: Suite) {
   // Several connections and capture restarts per test: more than the default 10 s.
   this.timeout(40_000);
 
-  afterEach(async () => {
-    await Promise.all(live.map(({ session }) => session.leave()));
-    for (const { mesh } of live) mesh.close();
-    live = [];
-  });
+  afterEach(() => endpoints.closeAll());
 
   it('plays a file instead of the mic: the receiver hears its tone; pause, resume, stop', async () => {
     const a = endpoint('alice', { inputMode: 'push-to-talk' });

@@ -7,6 +7,8 @@
 import { expect } from '@open-wc/testing';
 import type { Mesh } from '../net/mesh.ts';
 import {
+  type Endpoint,
+  Endpoints,
   inboundCodecs,
   LoopbackMesh,
   meanRms,
@@ -17,34 +19,16 @@ import {
   waitFor,
 } from './testing.ts';
 import type { VoiceMesh } from './voice-mesh.ts';
-import { VoiceSession, type VoiceSessionOptions } from './voice-session.ts';
+import type { VoiceSessionOptions } from './voice-session.ts';
 import { toneWav } from './wav.ts';
 
 /** Compile-time check: the real mesh is a VoiceMesh as it is, with no adapter. */
 type MeshFits = Mesh extends VoiceMesh ? true : false;
 const meshFits: MeshFits = true;
 
-interface Endpoint {
-  name: string;
-  mesh: LoopbackMesh;
-  session: VoiceSession;
-}
-
-let live: Endpoint[] = [];
-
-function endpoint(name: string, options: VoiceSessionOptions = { inputMode: 'open-mic' }): Endpoint {
-  const made = { name, mesh: new LoopbackMesh(name), session: new VoiceSession(options) };
-  live.push(made);
-  return made;
-}
-
-/** Links every pair of endpoints, then joins each session. */
-async function call(...endpoints: Endpoint[]): Promise<void> {
-  for (let i = 0; i < endpoints.length; i++)
-    for (let j = i + 1; j < endpoints.length; j++)
-      await LoopbackMesh.link(endpoints[i]!.mesh, endpoints[j]!.mesh);
-  await Promise.all(endpoints.map(({ session, mesh }) => session.join(mesh)));
-}
+const endpoints = new Endpoints();
+const endpoint = (name: string, options?: VoiceSessionOptions): Endpoint => endpoints.add(name, options);
+const call = (...list: Endpoint[]): Promise<void> => endpoints.call(...list);
 
 const received = (to: Endpoint, from: Endpoint) => () =>
   statSum(to.mesh.connectionTo(from.mesh), 'inbound-rtp', 'packetsReceived', 'audio');
@@ -72,11 +56,7 @@ describe('voice session', function (this: Suite) {
   // Several connections and capture restarts per test: more than the default 10 s.
   this.timeout(40_000);
 
-  afterEach(async () => {
-    await Promise.all(live.map(({ session }) => session.leave()));
-    for (const { mesh } of live) mesh.close();
-    live = [];
-  });
+  afterEach(() => endpoints.closeAll());
 
   it('fits the real mesh without an adapter (type-checked)', () => {
     expect(meshFits).to.equal(true);
