@@ -395,6 +395,8 @@ export class ServerSession implements ServerView {
           .filter((m) => m.key !== this.meId)
           .reduce((n, m) => n + m.voice.filter((v) => v.channel === channel).length, 0),
       serverMuted: () => this.members$.get(this.meId)?.serverMuted === true,
+      serverMutedMembers: () =>
+        this.members$.list.value.filter((m) => m.serverMuted && m.key !== this.meId).map((m) => m.key),
       log: this.options.log,
     });
   }

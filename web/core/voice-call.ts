@@ -9,7 +9,8 @@
  * `meshLimit` people here; past it the call is refused with a clear word (the relay
  * carries bigger channels). One call per server at a time: joining another channel
  * leaves the first. A server mute (`canSpeak: false`, or `serverMuted` in presence)
- * keeps the microphone muted until it is lifted.
+ * keeps the microphone muted until it is lifted, and every other member's client
+ * stops playing the muted member (a client that ignores its mute is not heard).
  */
 import type { MeshOptions } from '../net/mesh.ts';
 import type { VoiceMesh } from '../voice/voice-mesh.ts';
@@ -38,6 +39,8 @@ export interface VoiceCallContext {
   occupancy(channel: string): number;
   /** Whether the server has muted me. */
   serverMuted(): boolean;
+  /** Everyone the server has muted now (their audio is not played here). */
+  serverMutedMembers(): string[];
   log?(message: string): void;
 }
 
@@ -111,6 +114,7 @@ export class VoiceCall {
       if (turn !== this.turn) return;
       if (typeof reply.bitrate === 'number') await this.ctx.engine.setMaxBitrate(reply.bitrate);
       this.applyServerMute(reply.canSpeak === false || this.ctx.serverMuted());
+      this.ctx.engine.setServerMuted(this.ctx.serverMutedMembers());
       const { muted, deafened } = this.ctx.engine;
       const report = () => {
         if (this.status.value !== 'joined') return;
@@ -160,9 +164,11 @@ export class VoiceCall {
     }
   }
 
-  /** Presence said whether the server mutes me. */
+  /** Presence changed: whether the server mutes me, and whom it mutes. */
   serverMuteChanged(): void {
-    if (this.status.value === 'joined') this.applyServerMute(this.ctx.serverMuted());
+    if (this.status.value !== 'joined') return;
+    this.applyServerMute(this.ctx.serverMuted());
+    this.ctx.engine.setServerMuted(this.ctx.serverMutedMembers());
   }
 
   private applyServerMute(blocked: boolean): void {

@@ -39,6 +39,7 @@ export class RemoteVoices {
   readonly localMutes = new Value<Readonly<Record<string, boolean>>>({});
 
   private readonly voices = new Map<string, Voice>();
+  private serverMuted = new Set<string>();
   private playback: RemoteAudio | undefined;
   private signal: AbortSignal | undefined;
 
@@ -116,8 +117,21 @@ export class RemoteVoices {
     this.publish();
   }
 
+  /**
+   * The members the server has muted: played at 0 whatever the volume, so a client
+   * that ignores its own server mute is still not heard here (presence tells who).
+   */
+  setServerMuted(userIds: readonly string[]): void {
+    const next = new Set(userIds);
+    const changed = [...new Set([...this.serverMuted, ...next])].filter(
+      (u) => this.serverMuted.has(u) !== next.has(u),
+    );
+    this.serverMuted = next;
+    for (const userId of changed) this.applyGains(userId);
+  }
+
   private gainFor(userId: string): number {
-    if (this.localMutes.value[userId]) return 0;
+    if (this.localMutes.value[userId] || this.serverMuted.has(userId)) return 0;
     return this.volumes.value[userId] ?? 1;
   }
 

@@ -177,6 +177,21 @@ describe('voice session', function (this: Suite) {
     expect(() => b.session.setVolume(a.mesh.userId, 2.5), 'volume over 200%').to.throw(/BAD_ARGUMENT/);
   });
 
+  it('a member the server muted is not played, whatever their client sends, and is again once unmuted', async () => {
+    const a = endpoint('alice');
+    const b = endpoint('bob');
+    await call(a, b);
+    const played = () => b.session.playedAudio(a.mesh.peerId)?.rms() ?? -1;
+    await waitFor(() => played() > 1e-3, { what: 'bob playing alice’s beeps' });
+    // Alice's client keeps sending (a client that ignores its mute); bob's side holds it.
+    b.session.setServerMuted([a.mesh.userId]);
+    await waitFor(() => played() < 1e-4, { what: 'alice silent at bob while the server mutes her' });
+    await rises(received(b, a), 'alice’s packets still arriving (only playback is held)', 5);
+    b.session.setServerMuted([]);
+    await waitFor(() => played() > 1e-3, { what: 'alice played again once unmuted' });
+    expect(b.session.localMutes.value[a.mesh.userId], 'bob’s own mute choice untouched').to.equal(undefined);
+  });
+
   it('leave ends the mic track and removes the voice from the peer', async () => {
     const a = endpoint('alice');
     const b = endpoint('bob');

@@ -297,6 +297,11 @@ export class VoiceSession {
     this.voices.setLocalMute(userId, muted);
   }
 
+  /** Members the server has muted: never played here, whatever their client sends. */
+  setServerMuted(userIds: readonly string[]): void {
+    this.voices.setServerMuted(userIds);
+  }
+
   /** Turns echo cancellation, noise suppression or auto gain on or off (the mic may be captured again). */
   async setProcessing(change: Partial<AudioProcessing>): Promise<void> {
     const next = { ...this.processing.value, ...change };

@@ -47,6 +47,7 @@ async function rig(options: { occupancy?: number; meshLimit?: number } = {}): Pr
     isMember: () => true,
     occupancy: () => options.occupancy ?? 1,
     serverMuted: () => false,
+    serverMutedMembers: () => [],
   });
   const base = new FixtureServer('s', 'Blue', {
     members: [member('me'), member('Bob')],
