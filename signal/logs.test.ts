@@ -137,6 +137,20 @@ describe('ciphertext logs', () => {
     g.close();
   });
 
+  it('answers a blob that is not canonical base64url with BAD_MESSAGE, and keeps serving', async () => {
+    const a = await connect(t, alice.identity);
+    // "AB" decodes with stray low bits (canonical is "AA"); "A" is not a whole byte.
+    for (const blob of ['AB', 'A'])
+      await assert.rejects(
+        a.request('log.append', { log: channel, kind: 'update', blob, id: id() }),
+        (e) => codeOf(e) === 'BAD_MESSAGE',
+        `blob ${JSON.stringify(blob)} should be BAD_MESSAGE, not INTERNAL`,
+      );
+    const ok = await a.request('log.append', { log: channel, kind: 'update', blob: 'AA', id: id() });
+    assert.equal(typeof ok.seq, 'number', 'the session still appends');
+    a.close();
+  });
+
   it('never writes a canary plaintext to the data dir, and keeps the log across a restart', async () => {
     const canary = `CANARY-${toBase64url(randomBytes(12))}`;
     const key = randomBytes(32);

@@ -9,20 +9,20 @@
  * chunk on; chunks are immutable; a file id is its first uploader's alone. Blob bytes
  * count into the log's quota (STORE_FULL) and go with the log when it is deleted.
  */
-import { fromBase64url, toBase64url } from '../../crypto/bytes.ts';
+import { toBase64url } from '../../crypto/bytes.ts';
 import { FILE_CHUNK_OVERHEAD, SEALED_CHUNK_SIZE } from '../../crypto/file.ts';
 import { ProtocolError } from '../../protocol/errors.ts';
 import type { MessageOf } from '../../protocol/messages.ts';
 import type { Hub } from '../hub.ts';
 import type { Session } from '../session.ts';
-import { checkLogAccess, type Reply, requirePermission } from './common.ts';
+import { checkLogAccess, decodeField, type Reply, requirePermission } from './common.ts';
 
 export function putBlob(hub: Hub, session: Session, msg: MessageOf<'blob.put'>): Reply {
   checkLogAccess(hub, session, msg.log);
   requirePermission(session, 'upload');
   if (msg.index >= msg.count)
     throw ProtocolError.badMessage(`index ${msg.index} is not below count ${msg.count}`);
-  const data = decode(msg.data);
+  const data = decodeField(msg.data, 'data');
   const last = msg.index === msg.count - 1;
   if (!last && data.length !== SEALED_CHUNK_SIZE)
     throw ProtocolError.badMessage(`chunk ${msg.index} of ${msg.count} must be ${SEALED_CHUNK_SIZE} bytes`);
@@ -68,12 +68,4 @@ export function getBlob(hub: Hub, session: Session, msg: MessageOf<'blob.get'>):
   const data = hub.store.getChunk(msg.log, msg.file, msg.index);
   if (data === undefined) throw new ProtocolError('NOT_FOUND', 'no such chunk');
   return { data: toBase64url(data) };
-}
-
-function decode(data: string): Uint8Array {
-  try {
-    return fromBase64url(data);
-  } catch {
-    throw ProtocolError.badMessage('data is not canonical base64url');
-  }
 }

@@ -1,4 +1,5 @@
 /** What every request handler shares: the reply shape, the permission and log access checks. */
+import { fromBase64url } from '../../crypto/bytes.ts';
 import { ProtocolError } from '../../protocol/errors.ts';
 import type { Hub } from '../hub.ts';
 import type { Session } from '../session.ts';
@@ -46,5 +47,14 @@ export function storeRefusal(error: unknown): ProtocolError | undefined {
       const unreachable: never = error.code;
       return unreachable;
     }
+  }
+}
+
+/** Bytes of a base64url field; anything but the canonical spelling is the client's `BAD_MESSAGE`. */
+export function decodeField(value: string, field: string): Uint8Array {
+  try {
+    return fromBase64url(value);
+  } catch {
+    throw ProtocolError.badMessage(`${field} is not canonical base64url`);
   }
 }

@@ -3,17 +3,17 @@
  * channel id or `dm:<a>:<b>`; blobs are opaque to the server, which checks only who
  * may write and read, sizes and idempotency, then pushes new entries to readers.
  */
-import { fromBase64url, toBase64url } from '../../crypto/bytes.ts';
+import { toBase64url } from '../../crypto/bytes.ts';
 import { ProtocolError } from '../../protocol/errors.ts';
 import type { MessageOf } from '../../protocol/messages.ts';
 import type { Hub } from '../hub.ts';
 import type { Session } from '../session.ts';
-import { checkLogAccess, type Reply, requirePermission } from './common.ts';
+import { checkLogAccess, decodeField, type Reply, requirePermission } from './common.ts';
 
 export function appendLog(hub: Hub, session: Session, msg: MessageOf<'log.append'>): Reply {
   const dm = checkLogAccess(hub, session, msg.log);
   requirePermission(session, 'send');
-  const blob = fromBase64url(msg.blob);
+  const blob = decodeField(msg.blob, 'blob');
   if (blob.length > hub.options.maxUploadBytes)
     throw new ProtocolError('TOO_LARGE', 'entry over the upload limit');
   const at = hub.now();
@@ -66,6 +66,6 @@ export function fetchLog(hub: Hub, session: Session, msg: MessageOf<'log.fetch'>
 export function compactLog(hub: Hub, session: Session, msg: MessageOf<'log.compact'>): Reply {
   checkLogAccess(hub, session, msg.log);
   requirePermission(session, 'send');
-  hub.store.compact(msg.log, msg.upTo, fromBase64url(msg.blob), session.user!.key);
+  hub.store.compact(msg.log, msg.upTo, decodeField(msg.blob, 'blob'), session.user!.key);
   return {};
 }
