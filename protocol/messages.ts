@@ -146,6 +146,8 @@ export const clientMessages = {
   'invite.revoke': request('invite.revoke', { id: base64url({ min: 16, max: 16 }) }),
   'invite.bundle': request('invite.bundle', {}),
   'turn.credentials': request('turn.credentials', {}),
+  /** A relay admission ticket for a voice channel the member is in or may join (protocol/relay.ts). */
+  'relay.ticket': request('relay.ticket', { channel: channelId }),
   /** A ticket for a stock y-webrtc client, pinned to `room` (omitted: the server lobby). */
   'ticket.create': request('ticket.create', { room: optional(room) }),
   'log.append': request('log.append', {

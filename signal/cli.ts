@@ -6,6 +6,7 @@
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { RELAY_USAGE, relayCommand } from '../relay/cli.ts';
 import { ADMIN_USAGE, banCommand, inviteCommand, keysCommand, UsageError } from './cli-admin.ts';
 import { COTURN_USAGE, coturnConfigCommand } from './cli-coturn.ts';
 import { startServer } from './server.ts';
@@ -24,6 +25,8 @@ usage: tincan <command> [options]
 ${ADMIN_USAGE}
 
 ${COTURN_USAGE}
+
+${RELAY_USAGE}
 
   help               show this text
   --version          print the version
@@ -91,6 +94,9 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
       case 'coturn-config':
         await coturnConfigCommand(rest);
+        return 0;
+      case 'relay':
+        await relayCommand(rest, (message) => new UsageError(message));
         return 0;
       case 'help':
       case '--help':

@@ -9,6 +9,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
+import { RelayServer } from '../relay/server.ts';
 import { DIST_DIR, ensureWebBuilt } from '../web/build.ts';
 import { AllowlistFile } from './allowlist.ts';
 import { ChannelTree } from './channels.ts';
@@ -33,6 +34,10 @@ export interface ServerOptions {
   webDir?: string;
   /** Test and embedding overrides applied over the config. */
   overrides?: Partial<HubOptions>;
+  /** Serve the voice relay at `/relay` in this process (default true). */
+  relay?: boolean;
+  /** Relay tuning (tests, benchmarks); the server key is always this server's. */
+  relayOptions?: Omit<ConstructorParameters<typeof RelayServer>[0], 'serverKey' | 'metrics'>;
   log?: Logger;
 }
 
@@ -42,6 +47,8 @@ export interface RunningServer {
   readonly http: Server;
   readonly hub: Hub;
   readonly identity: ServerIdentity;
+  /** The in-process relay at `/relay`, unless turned off. */
+  readonly relay: RelayServer | undefined;
   /** On a fresh data dir: a one-time admin invite link. */
   readonly adminInvite: string | undefined;
   close(): Promise<void>;
@@ -78,6 +85,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   }
   const metrics = new Metrics();
   const hub = new Hub({ options: hubOptions, identity, store, members, channels, metrics, log });
+  const relay =
+    options.relay === false
+      ? undefined
+      : new RelayServer({ ...options.relayOptions, serverKey: identity.publicKey, metrics });
   hub.start();
   const files = new StaticFiles(webDir);
   const startedAt = Date.now();
@@ -127,6 +138,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
     const url = new URL(req.url ?? '/', 'http://localhost');
+    // The relay admits by ticket (signed by this server), so origin and per-IP caps stay /ws's.
+    if (url.pathname === '/relay' && relay) return relay.handleUpgrade(req, socket, head);
     if (url.pathname !== '/ws') return refuseUpgrade(socket, 404, 'Not Found', 'NOT_FOUND');
     if (!originAllowed(req, hubOptions.allowedOrigins))
       return refuseUpgrade(socket, 403, 'Forbidden', 'NOT_ALLOWED');
@@ -166,12 +179,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     http,
     hub,
     identity,
+    relay,
     adminInvite,
     close: async () => {
       if (closed) return;
       closed = true;
       process.off('SIGHUP', onSighup);
       hub.shutdown();
+      await relay?.close();
       allowlist.stop();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
       await new Promise<void>((resolve) => {

@@ -34,6 +34,7 @@ import {
   setMemberRoles,
   unbanMember,
 } from './members.ts';
+import { relayTicket } from './relay.ts';
 
 const TICKET_TTL_MS = 3600_000;
 
@@ -97,6 +98,8 @@ export async function handleRequest(hub: Hub, session: Session, msg: RequestMess
     }
     case 'turn.credentials':
       return { ...mintTurnCredentials(hub.options.turn, session.user!.key, hub.now()) };
+    case 'relay.ticket':
+      return relayTicket(hub, session, msg);
     case 'ticket.create': {
       const room = hub.checkRoomAccess(session, msg.room ?? '');
       const token = toBase64url(randomBytes(24));

@@ -1,0 +1,55 @@
+/**
+ * `tincan relay`: the voice relay on its own (another machine or process). It needs
+ * only the signal server's public key, to check tickets: `--server-key` (the server
+ * id, base64url) or `--data` (a data dir holding `server.key`). Point the signal
+ * server's members at it with `publicUrl`-independent relay settings (not yet wired).
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { fromBase64url } from '../crypto/bytes.ts';
+import { identityFromSecretKey, publicKeyOf } from '../crypto/identity.ts';
+import { startRelay } from './server.ts';
+
+export const RELAY_USAGE = `  relay              run the voice relay alone
+    --host HOST        address to listen on (default 127.0.0.1)
+    --port PORT        port (default 8081)
+    --server-key ID    the signal server's id (base64url public key) …
+    --data DIR         … or the signal server's data dir, to read it from server.key`;
+
+export async function relayCommand(argv: string[], usageError: (message: string) => Error): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      host: { type: 'string' },
+      port: { type: 'string' },
+      'server-key': { type: 'string' },
+      data: { type: 'string' },
+    },
+    strict: true,
+  });
+  const port = Number(values.port ?? '8081');
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw usageError(`invalid port: ${values.port}`);
+  let serverKey: Uint8Array;
+  if (values['server-key'] !== undefined) {
+    try {
+      serverKey = publicKeyOf(values['server-key']);
+    } catch {
+      throw usageError('--server-key is not a server id (base64url P-256 public key)');
+    }
+  } else if (values.data !== undefined) {
+    // Read, never create: a relay must not mint a server identity of its own.
+    const secret = (await readFile(join(values.data, 'server.key'), 'utf8')).trim();
+    serverKey = identityFromSecretKey(fromBase64url(secret)).publicKey;
+  } else throw usageError('relay needs --server-key or --data');
+  const relay = await startRelay({ host: values.host ?? '127.0.0.1', port, serverKey });
+  console.log(`tincan relay on ${relay.url}`);
+  const stop = () => {
+    relay.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}

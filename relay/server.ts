@@ -1,0 +1,394 @@
+/**
+ * The relay over WebSocket (`/relay`, binary messages of protocol/relay.ts), with
+ * WebRTC data channels (relay/peer.ts) negotiated over the same socket after
+ * admission. Attach it to the signal server's HTTP server (`handleUpgrade`, the
+ * in-process default) or run it alone (`startRelay`).
+ *
+ * Per connection: HELLO with a ticket signed by the signal server (checked with its
+ * public key, nothing else kept about users) → JOINED, PEER/GONE as members come and
+ * go → FRAMEs in over either transport, FORWARDs out over the data channel when it
+ * is open, else the WebSocket. Every bad input gets a typed ERROR and is counted;
+ * a bad HELLO, and a sender that keeps sending what is refused or more than its
+ * token bucket allows, is closed with the error's 4xxx code.
+ */
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { type WebSocket, WebSocketServer } from 'ws';
+import { CLOSE_CODES, type ErrorCode } from '../protocol/errors.ts';
+import { TokenBucket } from '../protocol/rate-limit.ts';
+import {
+  type ClientRelayMessage,
+  encodeRelay,
+  MAX_RELAY_MESSAGE,
+  parseClientRelayMessage,
+  type RelaySignal,
+  verifyRelayTicketAsync,
+} from '../protocol/relay.ts';
+import { type PeerOptions, RelayPeer } from './peer.ts';
+import { type Member, type RouteOptions, Routes, type Sink } from './routes.ts';
+
+/** The part of signal/metrics.ts the relay uses (kept structural: relay/ does not import signal/). */
+export interface RelayMetrics {
+  counter(name: string, help: string): (labels?: Record<string, string>, by?: number) => void;
+  gauge(name: string, help: string, read: () => number | [Record<string, string>, number][]): void;
+}
+
+export interface RelayOptions {
+  /** The signal server's public key (33 bytes): tickets must verify under it. */
+  readonly serverKey: Uint8Array;
+  readonly routes?: Partial<RouteOptions>;
+  /** Frames per second per sender (Opus at 20 ms is 50) and the burst allowed. */
+  readonly frameRate?: { perSecond: number; burst: number };
+  /** Refused messages per second per connection before it is closed RATE_LIMITED. */
+  readonly strikeRate?: { perSecond: number; burst: number };
+  readonly helloTimeoutMs?: number;
+  readonly peer?: PeerOptions;
+  /** Offer data channels at all (default true). */
+  readonly dataChannels?: boolean;
+  readonly metrics?: RelayMetrics;
+  readonly now?: () => number;
+}
+
+const FLUSH_MS = 5;
+
+export class RelayServer {
+  readonly routes: Routes;
+  private readonly wss: WebSocketServer;
+  private readonly connections = new Set<RelayConnection>();
+  private readonly flusher: NodeJS.Timeout;
+  readonly now: () => number;
+  readonly rejected: (code: string, reason?: string) => void;
+  private readonly rejections = new Map<string, number>();
+
+  constructor(readonly options: RelayOptions) {
+    this.now = options.now ?? Date.now;
+    this.routes = new Routes(options.routes, (member) => this.byMember.get(member)?.shed());
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: MAX_RELAY_MESSAGE * 2,
+      perMessageDeflate: false,
+    });
+    this.flusher = setInterval(() => this.routes.flush(this.now()), FLUSH_MS);
+    this.flusher.unref();
+    const m = options.metrics;
+    const counted = m?.counter(
+      'tincan_relay_rejections_total',
+      'Relay inputs refused, by error code and reason',
+    );
+    this.rejected = (code, reason) => {
+      const key = `${code}:${reason ?? ''}`;
+      this.rejections.set(key, (this.rejections.get(key) ?? 0) + 1);
+      counted?.(reason ? { code, reason } : { code });
+    };
+    if (m) {
+      m.gauge('tincan_relay_clients', 'Open relay connections', () => this.connections.size);
+      m.gauge('tincan_relay_channels', 'Voice channels with relay members', () => this.routes.channelCount);
+      m.gauge('tincan_relay_frames', 'Relay frames since start (cumulative), by result', () =>
+        Object.entries(this.routes.totals).map(([result, n]) => [{ result }, n]),
+      );
+      m.gauge(
+        'tincan_relay_stream_frames',
+        'Per live stream (channel, sender slot): frames by result',
+        () => {
+          const out: [Record<string, string>, number][] = [];
+          for (const { channel, slot, stats } of this.routes.streams())
+            for (const [result, n] of Object.entries(stats))
+              out.push([{ channel, slot: String(slot), result }, n]);
+          return out;
+        },
+      );
+    }
+  }
+
+  /** @internal */ readonly byMember = new Map<Member, RelayConnection>();
+
+  /** Refusals so far by `code:reason` (tests, benchmarks). */
+  rejectionCount(code: string, reason = ''): number {
+    return this.rejections.get(`${code}:${reason}`) ?? 0;
+  }
+
+  get clientCount(): number {
+    return this.connections.size;
+  }
+
+  /** Takes over an HTTP upgrade for `/relay`. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws));
+  }
+
+  private accept(ws: WebSocket): void {
+    const conn = new RelayConnection(this, ws);
+    this.connections.add(conn);
+    ws.once('close', () => {
+      this.connections.delete(conn);
+      conn.closed();
+    });
+  }
+
+  /** @internal */ join(conn: RelayConnection, channel: string, user: Uint8Array, sink: Sink): Member {
+    const { member, others } = this.routes.join(channel, user, sink);
+    this.byMember.set(member, conn);
+    conn.sendControl(encodeRelay.joined(member.slot));
+    const announce = encodeRelay.peer(member.slot, user);
+    for (const o of others) {
+      conn.sendControl(encodeRelay.peer(o.slot, o.user));
+      this.byMember.get(o)?.sendControl(announce);
+    }
+    return member;
+  }
+
+  /** @internal */ leave(member: Member): void {
+    if (!this.byMember.delete(member)) return;
+    this.routes.leave(member);
+    const gone = encodeRelay.gone(member.slot);
+    for (const o of this.routes.members(member.channel)) this.byMember.get(o)?.sendControl(gone);
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.flusher);
+    for (const c of this.connections) c.fail('SHUTTING_DOWN');
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+  }
+}
+
+class RelayConnection {
+  private state: 'hello' | 'admitting' | 'joined' | 'closed' = 'hello';
+  private canSpeak = false;
+  private member: Member | undefined;
+  private peer: RelayPeer | undefined;
+  private readonly frames: TokenBucket;
+  private readonly strikes: TokenBucket;
+  private readonly helloTimer: NodeJS.Timeout;
+  private lastErrorAt = Number.NEGATIVE_INFINITY;
+
+  constructor(
+    private readonly relay: RelayServer,
+    private readonly ws: WebSocket,
+  ) {
+    const now = relay.now();
+    const { frameRate = { perSecond: 100, burst: 100 }, strikeRate = { perSecond: 20, burst: 100 } } =
+      relay.options;
+    this.frames = new TokenBucket(frameRate.perSecond, frameRate.burst, now);
+    this.strikes = new TokenBucket(strikeRate.perSecond, strikeRate.burst, now);
+    this.helloTimer = setTimeout(() => this.fail('TIMEOUT'), relay.options.helloTimeoutMs ?? 10_000);
+    this.helloTimer.unref();
+    ws.on('error', () => ws.terminate());
+    ws.on('message', (data, isBinary) => {
+      if (!isBinary || !(data instanceof Uint8Array)) {
+        if (this.state === 'hello') {
+          this.fail('BAD_MESSAGE', 'before hello');
+          return;
+        }
+        this.refuse('BAD_MESSAGE', 'text');
+        return;
+      }
+      this.onMessage(data, 'ws');
+    });
+  }
+
+  /** Control messages always take the WebSocket (reliable, ordered). */
+  sendControl(bytes: Uint8Array): void {
+    if (this.ws.readyState === this.ws.OPEN) this.ws.send(bytes);
+  }
+
+  private onMessage(data: Uint8Array, via: 'ws' | 'dc'): void {
+    if (this.state === 'closed') return;
+    const msg = parseClientRelayMessage(data);
+    if (msg.type === 'invalid') {
+      if (this.state === 'hello') {
+        this.fail(msg.code, 'before hello');
+        return;
+      }
+      this.refuse(msg.code, msg.message.startsWith('frame of') ? 'frame' : undefined);
+      return;
+    }
+    if (this.state === 'hello') {
+      if (msg.type !== 'hello' || via !== 'ws') {
+        this.fail('AUTH_FAILED', 'no hello');
+        return;
+      }
+      this.admit(msg.ticket).catch(() => this.fail('INTERNAL', 'admit'));
+      return;
+    }
+    if (this.state === 'admitting') {
+      this.refuse('CONFLICT', 'before joined');
+      return;
+    }
+    this.dispatch(msg, via);
+  }
+
+  private async admit(ticketBytes: Uint8Array): Promise<void> {
+    clearTimeout(this.helloTimer);
+    this.state = 'admitting';
+    const ticket = ticketBytes.slice(); // ws may reuse the buffer while we await
+    const result = await verifyRelayTicketAsync(ticket, this.relay.options.serverKey, this.relay.now());
+    if (this.state !== 'admitting') return; // closed meanwhile
+    if (!result.ok) {
+      this.fail('AUTH_FAILED', result.code);
+      return;
+    }
+    this.state = 'joined';
+    this.canSpeak = result.ticket.canSpeak;
+    const sink: Sink = {
+      send: (bytes) => {
+        if (this.peer?.send(bytes)) return;
+        if (this.ws.readyState === this.ws.OPEN) this.ws.send(bytes);
+      },
+      buffered: () => (this.peer?.isOpen ? this.peer.buffered() : this.ws.bufferedAmount),
+    };
+    this.member = this.relay.join(this, result.ticket.channel, result.ticket.user, sink);
+  }
+
+  private dispatch(msg: ClientRelayMessage, via: 'ws' | 'dc'): void {
+    const member = this.member!;
+    switch (msg.type) {
+      case 'frame':
+        if (!this.canSpeak) {
+          this.refuse('NOT_ALLOWED', 'listen-only');
+          return;
+        }
+        if (!this.frames.take(this.relay.now())) {
+          this.refuse('RATE_LIMITED', 'frames');
+          return;
+        }
+        this.relay.routes.forward(member, msg.frame, this.relay.now());
+        return;
+      case 'listen':
+        member.listening = msg.listening;
+        return;
+      case 'leave':
+        this.ws.close(1000, 'left');
+        return;
+      case 'signal':
+        if (via !== 'ws') {
+          this.refuse('BAD_MESSAGE', 'signal over dc');
+          return;
+        }
+        if (this.relay.options.dataChannels === false) {
+          this.refuse('NOT_ALLOWED', 'no data channels');
+          return;
+        }
+        this.signal(msg.signal);
+        return;
+      case 'hello':
+        this.refuse('CONFLICT', 'second hello');
+        return;
+      default: {
+        const unreachable: never = msg;
+        throw new Error(`unhandled ${(unreachable as { type: string }).type}`);
+      }
+    }
+  }
+
+  private signal(signal: RelaySignal): void {
+    if (signal.kind === 'answer') {
+      this.refuse('BAD_MESSAGE', 'answer');
+      return;
+    }
+    this.peer ??= new RelayPeer(
+      `relay-${this.member!.channel}-${this.member!.slot}`,
+      this.relay.options.peer ?? {},
+      {
+        signal: (s) => this.sendControl(encodeRelay.signal(s)),
+        message: (bytes) => this.onMessage(bytes, 'dc'),
+        open: () => {},
+        close: () => {},
+      },
+    );
+    this.peer.signal(signal).catch(() => this.refuse('INTERNAL', 'peer'));
+  }
+
+  /** A refused message: counted, answered with ERROR at most every 100 ms, closed once the strikes run out. */
+  private refuse(code: ErrorCode, reason?: string): void {
+    this.relay.rejected(code, reason);
+    const now = this.relay.now();
+    if (!this.strikes.take(now)) {
+      this.fail('RATE_LIMITED', 'strikes');
+      return;
+    }
+    if (now - this.lastErrorAt >= 100) {
+      this.lastErrorAt = now;
+      this.sendControl(encodeRelay.error(code));
+    }
+  }
+
+  /** Sends ERROR and closes with the code's close status. */
+  fail(code: ErrorCode, reason?: string): void {
+    if (this.state === 'closed') return;
+    this.relay.rejected(code, reason);
+    this.sendControl(encodeRelay.error(code));
+    const status = (CLOSE_CODES as Partial<Record<ErrorCode, number>>)[code] ?? CLOSE_CODES.BAD_MESSAGE;
+    this.ws.close(status, code);
+    // A peer that stopped reading may never finish the closing handshake.
+    setTimeout(() => this.ws.terminate(), 1000).unref();
+    this.closed();
+  }
+
+  /** Shed by the routes for not reading: the member is already out of the table. */
+  shed(): void {
+    this.fail('SLOW_CONSUMER', 'shed');
+  }
+
+  closed(): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    clearTimeout(this.helloTimer);
+    this.peer?.close();
+    if (this.member) this.relay.leave(this.member);
+    this.member = undefined;
+  }
+}
+
+export interface StandaloneRelay {
+  readonly url: string;
+  readonly port: number;
+  readonly http: Server;
+  readonly relay: RelayServer;
+  close(): Promise<void>;
+}
+
+/** Runs the relay on its own HTTP server: `/relay` (WebSocket) and `/healthz`. */
+export async function startRelay(
+  options: RelayOptions & { host: string; port: number },
+): Promise<StandaloneRelay> {
+  const relay = new RelayServer(options);
+  const http = createServer((req, res) => {
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    if (path === '/healthz') {
+      res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ ok: true }));
+      return;
+    }
+    res.writeHead(404).end();
+  });
+  http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => socket.destroy());
+    if (new URL(req.url ?? '/', 'http://localhost').pathname !== '/relay') {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    relay.handleUpgrade(req, socket, head);
+  });
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(options.port, options.host, () => {
+      http.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = http.address() as AddressInfo;
+  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+  return {
+    url: `ws://${host}:${port}/relay`,
+    port,
+    http,
+    relay,
+    close: async () => {
+      await relay.close();
+      await new Promise<void>((resolve) => {
+        http.closeAllConnections();
+        http.close(() => resolve());
+      });
+    },
+  };
+}

@@ -1,0 +1,95 @@
+/** `relay.ticket` against a real server, and the in-process relay at `/relay` admitting what it mints. */
+import assert from 'node:assert/strict';
+import { fromBase64url } from '../crypto/bytes.ts';
+import type { ProtocolError } from '../protocol/errors.ts';
+import { verifyRelayTicket } from '../protocol/relay.ts';
+import { RelayTestClient } from '../relay/test-client.ts';
+import { connect, member, startTestServer, type TestServer } from '../test/helpers/signal.ts';
+import type { SignalClient } from '../web/net/signal-client.ts';
+import { relayUrl } from './requests/relay.ts';
+
+const admin = member(['admin'], 'admin');
+const bob = member(['member'], 'bob');
+const carol = member(['member'], 'carol');
+const codeOf = (e: unknown) => (e as ProtocolError).code;
+
+describe('relay.ticket and the in-process relay', () => {
+  let t: TestServer;
+  const clients: SignalClient[] = [];
+  const relayClients: RelayTestClient[] = [];
+  let voice: string;
+  let text: string;
+
+  before(async () => {
+    t = await startTestServer({ authorizedKeys: [admin, bob, carol].map((m) => m.line).join('') });
+    voice = t.server.hub.channels.list().find((c) => c.kind === 'voice')!.id;
+    text = t.server.hub.channels.list().find((c) => c.kind === 'text')!.id;
+  });
+  after(async () => {
+    for (const c of relayClients) c.close();
+    for (const c of clients) c.close();
+    await t.close();
+  });
+
+  const open = async (m: typeof bob) => {
+    const c = await connect(t, m.identity);
+    clients.push(c);
+    return c;
+  };
+
+  it('mints a ticket for the member and channel, signed by the server key, and a relay URL', async () => {
+    const b = await open(bob);
+    await b.request('voice.join', { channel: voice });
+    const reply = await b.request('relay.ticket', { channel: voice });
+    assert.equal(reply.url, '/relay', 'same origin by default');
+    const r = verifyRelayTicket(fromBase64url(String(reply.ticket)), t.server.identity.publicKey, Date.now());
+    assert.ok(r.ok, `the ticket verifies under the server key: ${JSON.stringify(r)}`);
+    assert.deepEqual(r.ticket.user, bob.identity.publicKey);
+    assert.equal(r.ticket.channel, voice);
+    assert.equal(r.ticket.canSpeak, true, 'a member with speak gets a speaking ticket');
+    assert.ok(r.ticket.expiresAt > Date.now() / 1000 && r.ticket.expiresAt === reply.expiresAt, 'expiry');
+  });
+
+  it('refuses unknown channels, text channels and locked channels the member is not in', async () => {
+    const c = await open(carol);
+    await assert.rejects(c.request('relay.ticket', { channel: 'nosuch' }), (e) => codeOf(e) === 'NOT_FOUND');
+    await assert.rejects(c.request('relay.ticket', { channel: text }), (e) => codeOf(e) === 'CONFLICT');
+    const a = await open(admin);
+    const locked = await a.request('channel.create', {
+      name: 'vip',
+      kind: 'voice',
+      settings: { locked: true },
+    });
+    await assert.rejects(
+      c.request('relay.ticket', { channel: String(locked.channel) }),
+      (e) => codeOf(e) === 'NOT_ALLOWED',
+    );
+    await assert.rejects(c.request('relay.ticket', {}), (e) => codeOf(e) === 'BAD_MESSAGE');
+  });
+
+  it('admits ticket holders at /relay on the signal port, forwards between them, and counts in /metrics', async () => {
+    const url = `${t.wsUrl.replace(/\/ws$/, '')}/relay`;
+    const tickets = await Promise.all(
+      [bob, carol].map(async (m) => {
+        const c = await open(m);
+        const reply = await c.request('relay.ticket', { channel: voice });
+        return fromBase64url(String(reply.ticket));
+      }),
+    );
+    const [b, c] = await Promise.all(tickets.map((tk) => RelayTestClient.connect(url, tk)));
+    relayClients.push(b!, c!);
+    await b!.until(() => b!.peers.size === 1, 2000, 'b to see c');
+    assert.deepEqual(b!.peers.get(c!.slot), carol.identity.publicKey, 'the slot maps to the ticket holder');
+    b!.sendFrame(new Uint8Array([1, 2, 3]));
+    await c!.until(() => c!.received.length === 1, 2000, 'c to get the frame');
+    assert.deepEqual(c!.received[0]!.frame, new Uint8Array([1, 2, 3]));
+    const metrics = await (await fetch(`${t.server.url}/metrics`)).text();
+    assert.match(metrics, /tincan_relay_frames\{result="forwarded"\} 1/, 'relay counters in /metrics');
+    assert.match(metrics, /tincan_relay_clients 2/);
+  });
+
+  it('builds the relay URL from the public URL', () => {
+    assert.equal(relayUrl('https://chat.example.org/x?y'), 'wss://chat.example.org/relay');
+    assert.equal(relayUrl('http://10.0.0.1:8080'), 'ws://10.0.0.1:8080/relay');
+  });
+});
