@@ -94,7 +94,7 @@ export class VoiceCall {
       this.status.set('full');
       this.problem.set(
         `${others} people are in this channel; a direct call carries up to ${limit}. ` +
-          'Bigger channels need the relay, which this server does not run yet.',
+          'Bigger channels go through the relay, which this app does not use for voice yet.',
       );
       await conn.request('voice.leave', {}).catch(() => undefined);
       return;
