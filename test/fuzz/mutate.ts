@@ -4,22 +4,15 @@
  * function of the PRNG's state, so a (seed, target, iteration) triple replays one
  * input exactly. No dependency: the operations are the classic AFL/libFuzzer set.
  */
+import { mulberry32 } from '../helpers/random.ts';
 
 /** mulberry32: 32-bit state, good enough for choosing mutations, not for keys. */
 export class Rng {
-  private _state: number;
+  /** A uniform unsigned 32-bit integer. */
+  readonly next: () => number;
 
   constructor(seed: number) {
-    this._state = seed >>> 0;
-  }
-
-  /** A uniform unsigned 32-bit integer. */
-  next(): number {
-    this._state = (this._state + 0x6d2b79f5) >>> 0;
-    let t = this._state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
+    this.next = mulberry32(seed);
   }
 
   /** An integer in [0, n). */

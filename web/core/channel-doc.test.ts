@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import type * as Y from 'yjs';
 import * as Yjs from 'yjs';
 import { generateIdentity, userIdOf } from '../../crypto/identity.ts';
+import { seededRandom } from '../../test/helpers/random.ts';
 import { ChannelDoc } from './channel-doc.ts';
 import { updateIds } from './doc-ids.ts';
 
@@ -122,15 +123,8 @@ describe('ChannelDoc', () => {
 });
 
 describe('ChannelDoc.read is incremental and stays right', () => {
-  /** Small seeded PRNG (mulberry32), so a failure reproduces. */
-  function rng(seed: number) {
-    return () => {
-      seed = (seed + 0x6d2b79f5) | 0;
-      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-  }
+  /** Seeded, so a failure reproduces. */
+  const rng = seededRandom;
   const fullRead = (d: ChannelDoc) =>
     JSON.stringify(
       d.read().map((p) => ({ ...p })),

@@ -1,22 +1,15 @@
 /** The Goertzel tone detector, against synthesized signals (seeded noise), and the WAV writer's tones. */
 import assert from 'node:assert/strict';
+import { seededRandom } from '../../test/helpers/random.ts';
 import { hasTone, strongestTone, toneAmplitude, toneRatio } from './tone.ts';
 import { readWav, toneWav } from './wav.ts';
 
 const RATE = 48_000;
 
-/** Deterministic noise in −1…1 (mulberry32). */
+/** Deterministic noise in −1…1. */
 function noise(seed: number, count: number, amplitude: number): Float32Array {
-  let state = seed >>> 0;
-  const out = new Float32Array(count);
-  for (let i = 0; i < count; i++) {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = amplitude * ((((t ^ (t >>> 14)) >>> 0) / 2 ** 32) * 2 - 1);
-  }
-  return out;
+  const random = seededRandom(seed);
+  return Float32Array.from({ length: count }, () => amplitude * (random() * 2 - 1));
 }
 
 function sine(frequency: number, amplitude: number, count: number, rate = RATE, phase = 0.3): Float32Array {

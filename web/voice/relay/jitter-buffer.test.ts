@@ -4,21 +4,12 @@
  * resyncs and its memory bound.
  */
 import assert from 'node:assert/strict';
+import { seededRandom } from '../../../test/helpers/random.ts';
 import { JitterBuffer, type JitterBufferOptions, type Slot } from './jitter-buffer.ts';
 
 const BASE_SEED = Number(process.env.SEED ?? 20261202);
 
-/** mulberry32: a deterministic 0–1 generator. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
+const random = seededRandom;
 
 const payloadOf = (counter: number) => Uint8Array.of(0x78, counter & 0xff, (counter >> 8) & 0xff);
 

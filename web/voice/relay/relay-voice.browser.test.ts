@@ -10,6 +10,7 @@ import { expect } from '@open-wc/testing';
 import { randomBytes } from '../../../crypto/bytes.ts';
 import { FrameReceiver } from '../../../crypto/frame.ts';
 import { generateIdentity } from '../../../crypto/identity.ts';
+import { seededRandom } from '../../../test/helpers/random.ts';
 import { AnalyserProbe } from '../analyser-probe.ts';
 import { observeFor, waitFor } from '../testing.ts';
 import { hasTone, toneAmplitude, toneRatio } from '../tone.ts';
@@ -21,17 +22,7 @@ const KEY_ID = 5;
 
 type Suite = { timeout(ms: number): void };
 
-/** mulberry32. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
+const random = seededRandom;
 
 interface Impairment {
   loss: number;
