@@ -1,10 +1,10 @@
 /** KeyManager: history far behind or far ahead of a ring's chain still opens, from iteration 0. */
 import assert from 'node:assert/strict';
-import { utf8 } from '../../crypto/bytes.ts';
+import { toBase64url, utf8 } from '../../crypto/bytes.ts';
 import { generateIdentity } from '../../crypto/identity.ts';
 import { sealMessage, verifyMessageAsync } from '../../crypto/message.ts';
 import { ReplayGuard } from '../../crypto/replay-guard.ts';
-import { copySenderKey, createSenderKey } from '../../crypto/sender-key.ts';
+import { copySenderKey, createSenderKey, deserializeSenderKey } from '../../crypto/sender-key.ts';
 import { rawSigner } from '../../crypto/sign.ts';
 import { CHECKPOINT_EVERY, KeyManager } from './key-manager.ts';
 
@@ -55,5 +55,41 @@ describe('KeyManager: reading long history out of order', () => {
     const forged = sealed[N - 1]!.slice();
     forged[forged.length - 1]! ^= 1;
     assert.throws(() => keys.open('chan', forged, new ReplayGuard()), { code: 'BAD_SIGNATURE' });
+  });
+});
+
+describe('KeyManager: voice-frame secrets for the relay path', () => {
+  it('gives every member the same secret for a sender, mine included, and none for a key not held', () => {
+    const alice = generateIdentity();
+    const bob = generateIdentity();
+    const aliceKeys = new KeyManager(alice.publicKey);
+    const bobKeys = new KeyManager(bob.publicKey);
+    const mine = aliceKeys.frameSecret('lounge', toBase64url(alice.publicKey));
+    assert.ok(mine, 'my own secret exists once my sending key is made');
+    assert.equal(
+      bobKeys.frameSecret('lounge', toBase64url(alice.publicKey)),
+      undefined,
+      'Bob has no secret for Alice before her key reaches him',
+    );
+    const distribution = aliceKeys.myDistribution('lounge', 0);
+    assert.ok(distribution, 'Alice has a distribution for the channel');
+    bobKeys.install(deserializeSenderKey(distribution));
+    assert.deepEqual(
+      bobKeys.frameSecret('lounge', toBase64url(alice.publicKey)),
+      mine,
+      'Bob derives the same secret from the key he was given',
+    );
+    // Text in the voice channel moves Alice's chain; the frame secret stays the iteration-0 one.
+    aliceKeys.sendingKey('lounge').iteration = 5;
+    assert.deepEqual(
+      aliceKeys.frameSecret('lounge', toBase64url(alice.publicKey)),
+      mine,
+      'stable while the chain moves',
+    );
+    assert.equal(
+      aliceKeys.frameSecret('lounge', toBase64url(alice.publicKey), 1),
+      undefined,
+      'none for another epoch',
+    );
   });
 });

@@ -44,6 +44,7 @@ import {
   copySenderKey,
   createSenderKey,
   deserializeSenderKey,
+  frameSecretOf,
   type SenderKey,
   serializeSenderKey,
 } from '../../crypto/sender-key.ts';
@@ -248,6 +249,17 @@ export class KeyManager {
   /** Iteration-0 distribution bytes of every key held for (conversation, epoch). */
   keysAt(conversation: string, epoch: number): Uint8Array[] {
     return [...(this.zero.get(conversation)?.get(epoch)?.values() ?? [])];
+  }
+
+  /**
+   * The voice-frame secret (crypto/sender-key.ts `frameSecretOf`) of `senderId`'s key
+   * for (conversation, epoch): what seals and opens their frames on the relay path.
+   * Undefined until that key is held. My own comes from my sending key, made if needed.
+   */
+  frameSecret(conversation: string, senderId: string, epoch = this.currentEpoch): Uint8Array | undefined {
+    if (senderId === this.meId && epoch === this.currentEpoch) this.sendingKey(conversation);
+    const zero = this.zero.get(conversation)?.get(epoch)?.get(senderId);
+    return zero && frameSecretOf(deserializeSenderKey(zero));
   }
 
   /** Conversations with any key held. */
