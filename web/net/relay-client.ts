@@ -232,8 +232,10 @@ export class RelayClient {
 
   private retry(code: number, upMs: number, settle: (error?: ProtocolError) => void): void {
     const delay = this.policy.next(code, upMs);
-    if (delay === null)
-      return this.end(new ProtocolError('AUTH_FAILED', `the relay closed with ${code}`), settle);
+    if (delay === null) {
+      this.end(new ProtocolError('AUTH_FAILED', `the relay closed with ${code}`), settle);
+      return;
+    }
     this.status.set('reconnecting');
     this.stats.reconnects++;
     this.timer = setTimeout(() => void this.attempt(settle), delay);
