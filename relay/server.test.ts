@@ -197,12 +197,14 @@ describe('relay server', () => {
         last = t;
       };
       (stalled.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+      // ~14 MB/s for ~3 s: far past what the stalled socket's kernel buffers hold, and a
+      // rate a reading client keeps up with even on a loaded 2-core CI machine.
       const total = 30_000;
       for (let sent = 0; sent < total; ) {
         for (let i = 0; i < 500; i++, sent++) speaker.sendFrame(frame(sent, MAX_FRAME_BYTES));
-        await new Promise((r) => setTimeout(r, 5));
+        await new Promise((r) => setTimeout(r, 50));
       }
-      await reader.until(() => readerCount === total, 10_000, `the reader to get all ${total} frames`);
+      await reader.until(() => readerCount === total, 30_000, `the reader to get all ${total} frames`);
       const deadline = Date.now() + 3000;
       while (fast.relay.rejectionCount('SLOW_CONSUMER', 'shed') === 0 && Date.now() < deadline)
         await new Promise((r) => setTimeout(r, 50));
