@@ -96,4 +96,37 @@ describe('ServerConnection', () => {
     assert.equal(state.status === 'offline' && state.code, 'AUTH_FAILED');
     conn.close();
   });
+
+  it('notices a link that went silent (no pong) without waiting for the socket, and reconnects', async () => {
+    const own = await startTestServer({ authorizedKeys: alice.line });
+    const conn = new ServerConnection(
+      { url: own.wsUrl, signer: rawSigner(alice.identity.secretKey), socket: nodeSocket },
+      new ReconnectPolicy({ baseMs: 50, maxMs: 200 }),
+      { intervalMs: 200, timeoutMs: 300 },
+    ).start();
+    try {
+      await waitFor(conn, 'online');
+      // Healthy: several pings answered, still online.
+      await new Promise((r) => setTimeout(r, 700));
+      assert.equal(conn.state.status, 'online', 'answered pings keep the connection online');
+      // The server stops reading this socket (as a dead link looks): nothing closes it.
+      for (const s of own.server.hub.sessions)
+        (s.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+      const silent = Date.now();
+      const state = await waitFor(conn, 'reconnecting', 3000);
+      const noticedMs = Date.now() - silent;
+      assert.ok(
+        state.status === 'reconnecting' && state.lastError === 'no answer from the server',
+        `reconnecting because no pong came, got ${JSON.stringify(state)}`,
+      );
+      assert.ok(
+        noticedMs <= 200 + 300 + 200,
+        `noticed within a ping interval and its timeout, took ${noticedMs} ms`,
+      );
+      await waitFor(conn, 'online', 5000);
+    } finally {
+      conn.close();
+      await own.close();
+    }
+  });
 });

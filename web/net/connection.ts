@@ -7,6 +7,11 @@
  *
  * State is a plain observable value: `connecting`, `online`, `reconnecting` (with
  * the time of the next try) or `offline` (terminal, with the reason).
+ *
+ * Liveness: a browser's WebSocket cannot see the server's pings, and a link that dies
+ * without a FIN (a cut cable, a sleeping laptop, a NAT that forgot us) stays "open"
+ * for minutes. So while online the connection pings the server itself and, without a
+ * pong in time, treats the link as dropped: the UI says reconnecting and writes queue.
  */
 import { CLOSE_CODES, type ErrorCode, ProtocolError } from '../../protocol/errors.ts';
 import { ReconnectPolicy } from './reconnect.ts';
@@ -19,6 +24,15 @@ export type ConnectionState =
   | { status: 'offline'; reason: string; code: string };
 
 type Listener = (message: Record<string, unknown>) => void;
+
+export interface Liveness {
+  /** How often to ping while online. */
+  intervalMs: number;
+  /** How long a pong may take before the link counts as dead. */
+  timeoutMs: number;
+}
+
+export const DEFAULT_LIVENESS: Liveness = { intervalMs: 15_000, timeoutMs: 5_000 };
 
 interface Queued {
   type: string;
@@ -42,8 +56,14 @@ export class ServerConnection {
   private stopped = false;
   /** The invite is for the first connection only; afterwards we are a member. */
   private options: ConnectOptions;
+  private pinger: ReturnType<typeof setInterval> | undefined;
+  private pongDue: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(options: ConnectOptions, policy = new ReconnectPolicy()) {
+  constructor(
+    options: ConnectOptions,
+    policy = new ReconnectPolicy(),
+    private readonly liveness: Liveness = DEFAULT_LIVENESS,
+  ) {
     this.options = options;
     this.policy = policy;
   }
@@ -79,7 +99,14 @@ export class ServerConnection {
       const { invite: _invite, name: _name, ...rest } = this.options;
       this.options = { ...rest, expectServer: client.welcome.server.id };
       client.on('*', (m) => this.dispatch(m));
-      client.on('close', (m) => this.dropped(Number(m.code), Date.now() - openedAt));
+      client.on('close', (m) => {
+        if (this.client === client) this.dropped(Number(m.code), Date.now() - openedAt);
+      });
+      client.on('pong', () => {
+        clearTimeout(this.pongDue);
+        this.pongDue = undefined;
+      });
+      this.watch(client, openedAt);
       for (const [room, topics] of this.subscriptions) client.subscribe([...topics], room || undefined);
       this.setState({ status: 'online', welcome: client.welcome });
       this.dispatch({ type: 'welcome', ...client.welcome });
@@ -90,10 +117,34 @@ export class ServerConnection {
     }
   }
 
-  private dropped(closeCode: number, upMs: number): void {
+  /** Pings the server while `client` is the connection; no pong in time: the link is dead. */
+  private watch(client: SignalClient, openedAt: number): void {
+    this.unwatch();
+    this.pinger = setInterval(() => {
+      if (this.client !== client) return this.unwatch();
+      if (this.pongDue !== undefined) return; // a ping is still out: its deadline stands
+      this.pongDue = setTimeout(() => {
+        if (this.client !== client) return;
+        // Do not wait for the socket to notice: it may not for minutes.
+        this.dropped(CLOSE_CODES.TIMEOUT, Date.now() - openedAt, 'no answer from the server');
+        client.close();
+      }, this.liveness.timeoutMs);
+      client.send({ type: 'ping' });
+    }, this.liveness.intervalMs);
+  }
+
+  private unwatch(): void {
+    clearInterval(this.pinger);
+    clearTimeout(this.pongDue);
+    this.pinger = undefined;
+    this.pongDue = undefined;
+  }
+
+  private dropped(closeCode: number, upMs: number, why = `closed with ${closeCode}`): void {
+    this.unwatch();
     this.client = undefined;
     if (this.stopped) return;
-    this.retry(codeForClose(closeCode), closeCode, upMs, `closed with ${closeCode}`);
+    this.retry(codeForClose(closeCode), closeCode, upMs, why);
   }
 
   private retry(code: ErrorCode, closeCode: number, upMs: number, message: string): void {
@@ -200,6 +251,7 @@ export class ServerConnection {
   close(): void {
     this.stopped = true;
     clearTimeout(this.timer);
+    this.unwatch();
     this.client?.close();
     this.client = undefined;
   }
