@@ -11,8 +11,8 @@
  * a bad HELLO, and a sender that keeps sending what is refused or more than its
  * token bucket allows, is closed with the error's 4xxx code.
  */
+
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { CLOSE_CODES, type ErrorCode } from '../protocol/errors.ts';
@@ -25,6 +25,7 @@ import {
   type RelaySignal,
   verifyRelayTicketAsync,
 } from '../protocol/relay.ts';
+import { listen } from './listen.ts';
 import { type PeerOptions, RelayPeer } from './peer.ts';
 import { type Member, type RouteOptions, Routes, type Sink } from './routes.ts';
 
@@ -369,15 +370,7 @@ export async function startRelay(
     }
     relay.handleUpgrade(req, socket, head);
   });
-  await new Promise<void>((resolve, reject) => {
-    http.once('error', reject);
-    http.listen(options.port, options.host, () => {
-      http.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = http.address() as AddressInfo;
-  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+  const { port, urlHost: host } = await listen(http, options.port, options.host);
   return {
     url: `ws://${host}:${port}/relay`,
     port,

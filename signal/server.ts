@@ -6,9 +6,9 @@
 
 import { mkdir } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
+import { listen } from '../relay/listen.ts';
 import { RelayServer } from '../relay/server.ts';
 import { DIST_DIR, ensureWebBuilt } from '../web/build.ts';
 import { AllowlistFile } from './allowlist.ts';
@@ -151,15 +151,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     wss.handleUpgrade(req, socket, head, (ws) => hub.accept(ws, ip, ticket));
   });
 
-  await new Promise<void>((resolve, reject) => {
-    http.once('error', reject);
-    http.listen(options.port, options.host, () => {
-      http.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = http.address() as AddressInfo;
-  const hostForUrl = options.host.includes(':') ? `[${options.host}]` : options.host;
+  const { port, urlHost: hostForUrl } = await listen(http, options.port, options.host);
   const url = `http://${hostForUrl}:${port}`;
   // The CLI prints invite links against the address the server last served on.
   store.setSetting('last_url', hubOptions.publicUrl ?? url);

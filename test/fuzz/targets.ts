@@ -360,6 +360,30 @@ const RELAY_SERVER = identityFromSecretKey(new Uint8Array(32).fill(7));
 const RELAY_USER = identityFromSecretKey(new Uint8Array(32).fill(9));
 const TICKET_EXPIRES = 1_900_000_000;
 
+/** A relay wire parser: it never throws, and what it accepts re-encodes to the same message. */
+function relayParser<M extends { type: string }>(
+  name: string,
+  seeds: readonly Uint8Array[],
+  hints: ByteHints,
+  parse: (bytes: Uint8Array) => M | { type: 'invalid' },
+  reencode: (m: M) => Uint8Array,
+): Target<Uint8Array> {
+  return {
+    name,
+    seeds,
+    typedErrors: NEVER_THROWS,
+    encode: (b) => b,
+    mutate: byteMutator(seeds, hints),
+    run(bytes) {
+      const m = parse(bytes);
+      if (m.type === 'invalid') return 'rejected';
+      const again = parse(reencode(m as M));
+      if (!isDeepStrictEqual(again, m)) violated(`re-encoded ${m.type} parses differently`);
+      return 'accepted';
+    },
+  };
+}
+
 function relayTargets(): Target<Uint8Array>[] {
   const tickets = [
     mintRelayTicket(
@@ -430,34 +454,8 @@ function relayTargets(): Target<Uint8Array>[] {
     }
   };
   return [
-    {
-      name: 'relay.parseClientRelayMessage',
-      seeds: clientSeeds,
-      typedErrors: NEVER_THROWS,
-      encode: (b) => b,
-      mutate: byteMutator(clientSeeds, hints),
-      run(bytes) {
-        const m = parseClientRelayMessage(bytes);
-        if (m.type === 'invalid') return 'rejected';
-        const again = parseClientRelayMessage(reencodeClient(m));
-        if (!isDeepStrictEqual(again, m)) violated(`re-encoded ${m.type} parses differently`);
-        return 'accepted';
-      },
-    },
-    {
-      name: 'relay.parseServerRelayMessage',
-      seeds: serverSeeds,
-      typedErrors: NEVER_THROWS,
-      encode: (b) => b,
-      mutate: byteMutator(serverSeeds, hints),
-      run(bytes) {
-        const m = parseServerRelayMessage(bytes);
-        if (m.type === 'invalid') return 'rejected';
-        const again = parseServerRelayMessage(reencodeServer(m));
-        if (!isDeepStrictEqual(again, m)) violated(`re-encoded ${m.type} parses differently`);
-        return 'accepted';
-      },
-    },
+    relayParser('relay.parseClientRelayMessage', clientSeeds, hints, parseClientRelayMessage, reencodeClient),
+    relayParser('relay.parseServerRelayMessage', serverSeeds, hints, parseServerRelayMessage, reencodeServer),
     {
       name: 'relay.verifyRelayTicket',
       seeds: tickets,
