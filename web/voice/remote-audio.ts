@@ -10,17 +10,23 @@
  * as well. The output is the context's destination, on the device chosen with
  * `AudioContext.setSinkId`; where only `HTMLMediaElement.setSinkId` exists the
  * master is routed through a MediaStream into one unmuted element instead.
+ *
+ * Voices decoded in the page (the relay path) are added as audio nodes, and once
+ * any is, the master leaves the context's destination for a loopback
+ * RTCPeerConnection into an <audio> element (relay/playback.ts): the one output
+ * Chrome's echo canceller hears.
  */
 import { AnalyserProbe } from './analyser-probe.ts';
 import { mediaError, VoiceError } from './errors.ts';
+import { LoopbackOutput } from './relay/playback.ts';
 
 /** Time constant of gain changes, s: quick, but without a click. */
 const GAIN_SMOOTHING_S = 0.01;
 
 interface PeerChain {
-  readonly track: MediaStreamTrack;
-  readonly element: HTMLAudioElement;
-  readonly source: MediaStreamAudioSourceNode;
+  readonly track: MediaStreamTrack | undefined;
+  readonly element: HTMLAudioElement | undefined;
+  readonly source: AudioNode;
   readonly received: AnalyserProbe;
   readonly gain: GainNode;
   readonly played: AnalyserProbe;
@@ -32,6 +38,14 @@ interface SinkSettable {
 
 const canSetSink = (target: object): target is SinkSettable =>
   'setSinkId' in target && typeof target.setSinkId === 'function';
+
+async function sinkOf(element: HTMLAudioElement, deviceId: string): Promise<void> {
+  if (!canSetSink(element))
+    throw new VoiceError('NOT_SUPPORTED', 'this browser cannot choose the output device');
+  await element.setSinkId(deviceId).catch((error: unknown) => {
+    throw mediaError(error, 'output');
+  });
+}
 
 function startMuted(element: HTMLAudioElement, stream: MediaStream): void {
   element.muted = true;
@@ -52,7 +66,11 @@ export class RemoteAudio {
   private readonly chains = new Map<string, PeerChain>();
   /** The unmuted element carrying the whole mix, when the sink is set through an element. */
   private outputElement: HTMLAudioElement | undefined;
+  private loopback: Promise<LoopbackOutput> | undefined;
+  private loopbackOutput: LoopbackOutput | undefined;
+  private sinkId = '';
   private deafened = false;
+  private closed = false;
 
   constructor(private readonly context: AudioContext) {
     this.master = context.createGain();
@@ -75,7 +93,48 @@ export class RemoteAudio {
     const stream = new MediaStream([track]);
     const element = new Audio();
     startMuted(element, stream);
-    const source = this.context.createMediaStreamSource(stream);
+    this.chain(peerId, this.context.createMediaStreamSource(stream), gain, track, element);
+  }
+
+  /** Plays `source` (a voice decoded in the page) as `peerId`'s voice, at `gain`. */
+  addNode(peerId: string, source: AudioNode, gain: number): void {
+    this.remove(peerId);
+    this.chain(peerId, source, gain, undefined, undefined);
+  }
+
+  /**
+   * Moves the output to the loopback connection (idempotent). Resolves once it plays;
+   * until then the master stays on the destination, so nothing goes unheard.
+   */
+  playThroughLoopback(): Promise<LoopbackOutput> {
+    this.loopback ??= LoopbackOutput.open(this.context).then(async (output) => {
+      if (this.closed) {
+        output.close();
+        throw new VoiceError('ABORTED', 'the call ended while its output opened');
+      }
+      if (this.sinkId !== '') await sinkOf(output.element, this.sinkId);
+      if (this.outputElement) this.master.disconnect();
+      else this.master.disconnect(this.context.destination);
+      this.master.connect(this.masterProbe.node);
+      this.master.connect(output.input);
+      this.loopbackOutput = output;
+      return output;
+    });
+    return this.loopback;
+  }
+
+  /** The loopback output, once the master plays through it. */
+  get output(): LoopbackOutput | undefined {
+    return this.loopbackOutput;
+  }
+
+  private chain(
+    peerId: string,
+    source: AudioNode,
+    gain: number,
+    track: MediaStreamTrack | undefined,
+    element: HTMLAudioElement | undefined,
+  ): void {
     const received = new AnalyserProbe(this.context);
     const gainNode = this.context.createGain();
     gainNode.gain.value = gain;
@@ -95,8 +154,10 @@ export class RemoteAudio {
     chain.gain.disconnect();
     chain.received.disconnect();
     chain.played.disconnect();
-    chain.element.pause();
-    chain.element.srcObject = null;
+    if (chain.element) {
+      chain.element.pause();
+      chain.element.srcObject = null;
+    }
   }
 
   /** The playing track of `peerId`, if any. */
@@ -132,13 +193,16 @@ export class RemoteAudio {
   /** Retries media elements that autoplay refused (call from a user gesture). */
   resumeElements(): void {
     for (const { element } of this.chains.values())
-      if (element.paused)
+      if (element?.paused)
         element.play().catch(() => undefined /* still refused: stays silent, reported once */);
     if (this.outputElement?.paused) this.outputElement.play().catch(() => undefined);
+    if (this.loopbackOutput?.element.paused) this.loopbackOutput.resume().catch(() => undefined);
   }
 
   /** Plays through the output device `deviceId` ('' is the default device). */
   async setSinkId(deviceId: string): Promise<void> {
+    this.sinkId = deviceId;
+    if (this.loopbackOutput) return sinkOf(this.loopbackOutput.element, deviceId);
     try {
       if (canSetSink(this.context)) {
         await this.context.setSinkId(deviceId);
@@ -154,6 +218,8 @@ export class RemoteAudio {
   }
 
   close(): void {
+    this.closed = true;
+    this.loopbackOutput?.close();
     for (const peerId of [...this.chains.keys()]) this.remove(peerId);
     this.master.disconnect();
     this.masterProbe.disconnect();

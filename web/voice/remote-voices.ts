@@ -16,15 +16,20 @@ import type { VoicePeer } from './voice-mesh.ts';
 /** Per-user volume range: 0 (silent) to 2 (200%). */
 export const MAX_VOLUME = 2;
 
-/** A peer whose voice plays. */
+/** A peer whose voice plays, and the way it comes: straight from the peer, or through the relay. */
 export interface VoiceParticipant {
   readonly peerId: string;
   readonly userId: string;
+  readonly via: 'mesh' | 'relay';
 }
 
+/** Who a voice is from. */
+type Speaker = Pick<VoicePeer, 'peerId' | 'userId'>;
+
 interface Voice {
-  readonly peer: VoicePeer;
-  readonly track: MediaStreamTrack;
+  readonly peer: Speaker;
+  readonly track: MediaStreamTrack | undefined;
+  readonly via: 'mesh' | 'relay';
   readonly detector: SpeakingDetector;
 }
 
@@ -64,12 +69,26 @@ export class RemoteVoices {
     const { playback, signal } = this;
     if (!playback || !signal || signal.aborted) return;
     playback.add(peer.peerId, track, this.gainFor(peer.userId));
-    this.voices.set(peer.peerId, { peer, track, detector: new SpeakingDetector(this.options) });
+    this.voices.set(peer.peerId, { peer, track, via: 'mesh', detector: new SpeakingDetector(this.options) });
     const gone = () => {
       if (this.voices.get(peer.peerId)?.track === track) this.remove(peer.peerId);
     };
     track.addEventListener('ended', gone, { signal });
     stream.addEventListener('removetrack', (event) => event.track === track && gone(), { signal });
+    this.publish();
+  }
+
+  /** Plays `node` (a voice decoded from relay frames) as `peer`'s voice until removed. */
+  addNode(peer: Speaker, node: AudioNode): void {
+    const { playback, signal } = this;
+    if (!playback || !signal || signal.aborted) return;
+    playback.addNode(peer.peerId, node, this.gainFor(peer.userId));
+    this.voices.set(peer.peerId, {
+      peer,
+      track: undefined,
+      via: 'relay',
+      detector: new SpeakingDetector(this.options),
+    });
     this.publish();
   }
 
@@ -140,9 +159,18 @@ export class RemoteVoices {
       if (peer.userId === userId) this.playback?.setGain(peer.peerId, this.gainFor(userId));
   }
 
+  /**
+   * A user heard through the relay is listed once, by the relay voice: while a call
+   * moves to the relay the peer's direct track lingers, silent, until the mesh is left.
+   */
   private publish(): void {
+    const relayed = new Set(
+      [...this.voices.values()].filter((v) => v.via === 'relay').map((v) => v.peer.userId),
+    );
     this.participants.set(
-      [...this.voices.values()].map(({ peer: { peerId, userId } }) => ({ peerId, userId })),
+      [...this.voices.values()]
+        .filter((v) => v.via === 'relay' || !relayed.has(v.peer.userId))
+        .map(({ peer: { peerId, userId }, via }) => ({ peerId, userId, via })),
     );
     const speaking = { ...this.speaking.value };
     for (const id of Object.keys(speaking)) if (!this.voices.has(id)) delete speaking[id];

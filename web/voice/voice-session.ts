@@ -30,6 +30,8 @@ import { VoiceError } from './errors.ts';
 import { levelFromRms } from './level.ts';
 import { type CameraOptions, LocalVideo } from './local-video.ts';
 import { type AudioProcessing, DEFAULT_PROCESSING, Microphone } from './microphone.ts';
+import type { FrameSecrets } from './relay/frame-keys.ts';
+import { type RelayLink, RelayRoute, type RelayRouteStats } from './relay-route.ts';
 import { RemoteAudio } from './remote-audio.ts';
 import { RemoteVideo, type VideoKind, type VideoTile } from './remote-video.ts';
 import { RemoteVoices, type VoiceParticipant } from './remote-voices.ts';
@@ -79,6 +81,15 @@ export interface PlayFileOptions {
   loop?: boolean;
 }
 
+/** The relay a call's voice goes through (VoiceSession.useRelay). */
+export interface RelayUse {
+  readonly link: RelayLink;
+  /** The channel's frame secrets (KeyManager.frameSecret). */
+  readonly secrets: FrameSecrets;
+  /** My user id (my frames are sealed under my key). */
+  readonly userId: string;
+}
+
 /** Everything one join() holds; dropped whole by leave(). */
 interface Call {
   readonly mesh: VoiceMesh;
@@ -91,10 +102,13 @@ interface Call {
   micTrack?: MediaStreamTrack;
   mix?: SendMix;
   voice?: TrackSenders;
+  relay?: RelayRoute;
   player?: AudioFilePlayer;
   timer?: ReturnType<typeof setInterval>;
   voiceActive: boolean;
   decision?: TransmitDecision;
+  /** The route `decision` was applied on. */
+  decidedFor?: RelayRoute | 'mesh';
   video: Partial<Record<VideoKind, LocalVideo>>;
   videoStarting: Partial<Record<VideoKind, Promise<MediaStream>>>;
   tornDown: boolean;
@@ -154,6 +168,8 @@ export class VoiceSession {
   readonly fileMode = new Value<FileMixMode>('mix');
   /** Trouble after join (the mic unplugged, the saved output device gone); null when none. */
   readonly error = new Value<VoiceError | null>(null);
+  /** How my voice leaves and others' arrive: straight to and from peers, or through the relay. */
+  readonly route = new Value<'mesh' | 'relay'>('mesh');
 
   private call: Call | undefined;
   private readonly remoteVideo = new RemoteVideo();
@@ -252,6 +268,48 @@ export class VoiceSession {
     await this.teardown(call);
   }
 
+  /**
+   * Moves the call's voice to the relay (`use`) or back to the mesh (null). Frames
+   * leave through the relay as soon as the output is ready; the mesh stops carrying
+   * my voice at the same moment (the caller leaves the mesh when it wants), and
+   * voices heard through the relay play through the echo-cancelled loopback output.
+   * Rejects with NOT_JOINED, or ABORTED when the call ended meanwhile.
+   */
+  async useRelay(use: RelayUse | null): Promise<void> {
+    const call = this.requireCall('useRelay');
+    if (!use) {
+      call.relay?.close();
+      call.relay = undefined;
+      this.route.set('mesh');
+      this.applyTransmit(call);
+      return;
+    }
+    await call.playback.playThroughLoopback();
+    if (this.call !== call) throw new VoiceError('ABORTED', 'left the call while the relay output opened');
+    call.relay?.close();
+    call.relay = new RelayRoute(call.context, use.link, use.secrets, use.userId, this.voices, {
+      ...(this.maxBitrate.value === undefined ? {} : { bitrate: this.maxBitrate.value }),
+    });
+    call.relay.setDeafened(this.deafened.value);
+    this.route.set('relay');
+    this.applyTransmit(call);
+  }
+
+  /** The relay route's counters (undefined on the mesh). */
+  relayStats(): RelayRouteStats | undefined {
+    return this.call?.relay?.stats();
+  }
+
+  /** Keys changed (a new epoch): relay frames are sealed with the new key. */
+  keysChanged(): void {
+    this.call?.relay?.keysChanged();
+  }
+
+  /** The echo-cancelled output (a loopback RTCPeerConnection into <audio>), once the relay route opened it. */
+  get loopbackOutput() {
+    return this.call?.playback.output;
+  }
+
   setMuted(muted: boolean): void {
     this.muted.set(muted);
     if (this.call) this.applyTransmit(this.call);
@@ -260,6 +318,7 @@ export class VoiceSession {
   setDeafened(deafened: boolean): void {
     this.deafened.set(deafened);
     this.call?.playback.setDeafened(deafened);
+    this.call?.relay?.setDeafened(deafened);
     if (this.call) this.applyTransmit(this.call);
   }
 
@@ -330,6 +389,7 @@ export class VoiceSession {
   async setMaxBitrate(bps: number | undefined): Promise<void> {
     checkBitrate(bps);
     this.maxBitrate.set(bps);
+    if (bps !== undefined) this.call?.relay?.setBitrate(bps);
     await this.call?.voice?.setMaxBitrate(bps);
   }
 
@@ -471,17 +531,27 @@ export class VoiceSession {
       fileMode: this.fileMode.value,
     });
     const before = call.decision;
+    const route = call.relay ?? 'mesh';
     call.decision = decision;
+    const sameRoute = call.decidedFor === route;
+    call.decidedFor = route;
     if (
       before &&
+      sameRoute &&
       before.transmitting === decision.transmitting &&
       before.source === decision.source &&
       before.micInMix === decision.micInMix
     )
       return;
     mix.setMicInMix(decision.micInMix);
-    void voice.setSource(decision.source === 'mix' ? mix.track : micTrack);
-    void voice.setOpen(decision.transmitting);
+    const source = decision.source === 'mix' ? mix.track : micTrack;
+    const { relay } = call;
+    if (relay) {
+      relay.setSource(source);
+      relay.setTransmitting(decision.transmitting);
+    }
+    void voice.setSource(source);
+    void voice.setOpen(decision.transmitting && !relay);
     this.transmitting.set(decision.audible);
   }
 
@@ -489,7 +559,10 @@ export class VoiceSession {
     if (this.call !== call || !call.mix || !call.voice) throw new VoiceError('ABORTED', 'the call ended');
     call.micTrack = track;
     call.mix.setMicTrack(track);
-    if (call.decision?.source !== 'mix') await call.voice.setSource(track);
+    if (call.decision?.source !== 'mix') {
+      call.relay?.setSource(track);
+      await call.voice.setSource(track);
+    }
   }
 
   private onMicEnded(call: Call): void {
@@ -581,6 +654,7 @@ export class VoiceSession {
     call.abort.abort();
     this.stats.detach();
     this.remoteVideo.clear();
+    call.relay?.close();
     call.player?.close();
     try {
       await Promise.all([call.voice?.close(), ...Object.values(call.video).map((local) => local?.stop())]);
@@ -596,6 +670,7 @@ export class VoiceSession {
         this.localSpeaking.set(false);
         this.screen.set(null);
         this.camera.set(null);
+        this.route.set('mesh');
       }
     }
   }

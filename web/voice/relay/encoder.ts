@@ -57,7 +57,7 @@ export function checkBitrate(bitrate: number): number {
 
 /** Encodes one track into sealed Opus frames until `stop()`. */
 export class RelayEncoder {
-  private readonly sealer: FrameSealer;
+  private sealer: FrameSealer;
   private readonly send: (frame: Uint8Array) => void;
   private bitrate: number;
   private encoder: AudioEncoder | undefined;
@@ -78,6 +78,11 @@ export class RelayEncoder {
 
   stats(): EncoderStats {
     return { ...this.counts };
+  }
+
+  /** Seals from now on with `sealer` (a new epoch's key). */
+  setSealer(sealer: FrameSealer): void {
+    this.sealer = sealer;
   }
 
   /** While gated (muted, push-to-talk up) nothing is encoded or sent. */

@@ -65,11 +65,14 @@ export class LoopbackOutput {
   private readonly destination: MediaStreamAudioDestinationNode;
   private remote: MediaStreamTrack | undefined;
   private deafened = false;
+  /** Made here (closed with the output), or the caller's (left open). */
+  private readonly ownsContext: boolean;
   /** True when the browser refused to start the element without a user gesture. */
   autoplayBlocked = false;
 
-  private constructor(context: AudioContext) {
+  private constructor(context: AudioContext, ownsContext: boolean) {
     this.context = context;
+    this.ownsContext = ownsContext;
     this.input = context.createGain();
     this.destination = context.createMediaStreamDestination();
     this.destination.channelCount = 1;
@@ -80,11 +83,12 @@ export class LoopbackOutput {
     this.receiveConnection = new RTCPeerConnection({ iceServers: [] });
   }
 
-  /** Builds the loopback pair and starts the element; resolves once the remote track plays. */
-  static async open(
-    context: AudioContext = new AudioContext({ latencyHint: 'interactive' }),
-  ): Promise<LoopbackOutput> {
-    const output = new LoopbackOutput(context);
+  /** Builds the loopback pair and starts the element; resolves once the remote track plays. A given context stays the caller's. */
+  static async open(context?: AudioContext): Promise<LoopbackOutput> {
+    const output = new LoopbackOutput(
+      context ?? new AudioContext({ latencyHint: 'interactive' }),
+      context === undefined,
+    );
     try {
       await within(output.connect(), CONNECT_TIMEOUT_MS, 'the loopback connection did not come up');
     } catch (error) {
@@ -137,7 +141,8 @@ export class LoopbackOutput {
     this.sendConnection.close();
     this.receiveConnection.close();
     for (const track of this.destination.stream.getTracks()) track.stop();
-    if (this.context.state !== 'closed') this.context.close().catch(() => undefined /* already closing */);
+    if (this.ownsContext && this.context.state !== 'closed')
+      this.context.close().catch(() => undefined /* already closing */);
   }
 
   private async connect(): Promise<void> {
