@@ -122,7 +122,8 @@ export const clientMessages = {
   }),
   'voice.join': request('voice.join', { channel: channelId }),
   'voice.leave': request('voice.leave', {}),
-  'voice.state': request('voice.state', { muted: boolean, deafened: boolean }),
+  /** `relay`: my voice goes through the relay (peers in the channel should send theirs there too). */
+  'voice.state': request('voice.state', { muted: boolean, deafened: boolean, relay: optional(boolean) }),
   'member.rename': request('member.rename', { member: userId, name: displayName }),
   'member.kick': request('member.kick', { member: userId, reason: optional(string({ max: 256 })) }),
   'member.ban': request('member.ban', { member: userId, reason: optional(string({ max: 256 })) }),

@@ -61,6 +61,8 @@ export class Hub {
   readonly now: () => number;
   readonly rooms = new Rooms<Session>();
   readonly sessions = new Set<Session>();
+  /** Whether a voice relay serves this server's channels (the in-process one unless turned off). */
+  voiceRelay = true;
   /** user key → that user's authenticated sessions. */
   readonly byUser = new Map<string, Set<Session>>();
   readonly serverMuted = new Set<string>();

@@ -89,6 +89,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     options.relay === false
       ? undefined
       : new RelayServer({ ...options.relayOptions, serverKey: identity.publicKey, metrics });
+  hub.voiceRelay = relay !== undefined;
   hub.start();
   const files = new StaticFiles(webDir);
   const startedAt = Date.now();

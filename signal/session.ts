@@ -63,6 +63,8 @@ export interface VoiceState {
   channel: string;
   muted: boolean;
   deafened: boolean;
+  /** The session's voice goes through the relay. */
+  relay: boolean;
 }
 
 let nextId = 1;

@@ -3,8 +3,10 @@
  * this browser's identity store and caches (IndexedDB), loads the client core and
  * hands it to `<tc-app>`. A failure to start is shown, never a blank page.
  */
+
 import { BrowserIdentityStore } from './browser/identity-store.ts';
 import { IndexedDbCache, lazyCache } from './browser/local-cache.ts';
+import type { BinarySocket } from './net/relay-client.ts';
 import './components/app/app.component.ts';
 import { App } from './core/app.ts';
 import { joinMesh } from './net/mesh.ts';
@@ -27,6 +29,10 @@ if (shell) {
       cacheFor: (slot) => lazyCache(`tincan-cache-${slot}`),
       mesh: joinMesh,
       voice: { join: joinMesh, engine: () => new VoiceSession() },
+      relay: {
+        socket: (url) => new WebSocket(url) as unknown as BinarySocket,
+        peerConnection: (config) => new RTCPeerConnection(config),
+      },
     });
   } catch (error) {
     shell.startError = error instanceof Error ? error.message : String(error);

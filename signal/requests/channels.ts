@@ -85,6 +85,7 @@ export function enterVoice(hub: Hub, session: Session, channelId: string, bypass
     channel: channelId,
     muted: session.voice?.muted ?? false,
     deafened: session.voice?.deafened ?? false,
+    relay: false,
   };
   hub.channels.touch(channelId, hub.now());
   hub.pushPresence(session.user!.key);
@@ -97,6 +98,7 @@ export function joinVoice(hub: Hub, session: Session, msg: MessageOf<'voice.join
     channel: channel.id,
     bitrate: channel.bitrate,
     meshLimit: channel.meshLimit,
+    relay: hub.voiceRelay,
     canSpeak: session.can('speak') && !hub.serverMuted.has(session.user!.key),
   };
 }
@@ -112,7 +114,7 @@ export function leaveVoice(hub: Hub, session: Session): Reply {
 
 export function setVoiceState(hub: Hub, session: Session, msg: MessageOf<'voice.state'>): Reply {
   if (!session.voice) throw new ProtocolError('CONFLICT', 'not in a voice channel');
-  session.voice = { ...session.voice, muted: msg.muted, deafened: msg.deafened };
+  session.voice = { ...session.voice, muted: msg.muted, deafened: msg.deafened, relay: msg.relay === true };
   hub.pushPresence(session.user!.key);
   return {};
 }

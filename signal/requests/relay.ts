@@ -18,6 +18,7 @@ import type { Reply } from './common.ts';
 export const RELAY_TICKET_TTL_SECONDS = 300;
 
 export function relayTicket(hub: Hub, session: Session, msg: MessageOf<'relay.ticket'>): Reply {
+  if (!hub.voiceRelay) throw new ProtocolError('NOT_FOUND', 'this server has no voice relay');
   const channel = hub.channels.get(msg.channel);
   if (!channel) throw new ProtocolError('NOT_FOUND', 'no such channel');
   if (channel.kind !== 'voice') throw new ProtocolError('CONFLICT', 'not a voice channel');

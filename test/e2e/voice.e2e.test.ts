@@ -98,7 +98,8 @@ describe('voice channels, three people with tones, end to end', { timeout: 240_0
   };
 
   before(async () => {
-    rig = await voiceRig();
+    // Mesh behaviour: a server without the relay (relay-voice.e2e.test.ts runs the relay).
+    rig = await voiceRig({ relay: false });
     lounge = rig.channel;
     for (const name of Object.keys(TONES) as Name[]) {
       const wav = toneWav({ frequency: TONES[name], durationMs: 10_000, sampleRate: 48_000, amplitude: 0.5 });

@@ -38,7 +38,8 @@ export interface VoiceRig {
   close(): Promise<void>;
 }
 
-export async function voiceRig(): Promise<VoiceRig> {
+/** `relay: false`: a server without the voice relay (voice stays on the mesh, TURN for hidden members). */
+export async function voiceRig(options: { relay?: boolean } = {}): Promise<VoiceRig> {
   const dir = await mkdtemp(join(tmpdir(), 'tincan-voice-'));
   const browsers: Browser[] = [];
   let coturn: Coturn | undefined;
@@ -60,6 +61,7 @@ export async function voiceRig(): Promise<VoiceRig> {
       host: '127.0.0.1',
       port: 0,
       dataDir: join(dir, 'data'),
+      relay: options.relay ?? true,
       ...(turn ? { overrides: turn } : {}),
       log: { info: () => undefined, warn: () => undefined },
     });

@@ -53,6 +53,8 @@ export interface AppDeps {
   mesh?: JoinMesh;
   /** Voice channels (the mesh with media and the engine of web/voice); absent, no voice. */
   voice?: ServerViewOptions['voice'];
+  /** The voice relay's transports; absent, voice stays on the mesh. */
+  relay?: ServerViewOptions['relay'];
   /** Backup cost; only tests lower it. */
   backupParams?: ScryptParams;
   log?: (message: string) => void;
@@ -209,6 +211,7 @@ export class App implements AppView {
       ...(this.deps.log ? { log: this.deps.log } : {}),
       ...(this.deps.mesh ? { mesh: this.deps.mesh } : {}),
       ...(this.deps.voice ? { voice: this.deps.voice } : {}),
+      ...(this.deps.relay ? { relay: this.deps.relay } : {}),
       hideIp: () => this.settings.value.hideIp,
     };
   }

@@ -27,7 +27,12 @@ export function parseMember(
       if (typeof v !== 'object' || v === null) continue;
       const s = v as Record<string, unknown>;
       if (typeof s.channel === 'string')
-        voice.push({ channel: s.channel, muted: s.muted === true, deafened: s.deafened === true });
+        voice.push({
+          channel: s.channel,
+          muted: s.muted === true,
+          deafened: s.deafened === true,
+          relay: s.relay === true,
+        });
     }
   }
   return {

@@ -37,7 +37,8 @@ export interface MemberInfo {
   online: boolean;
   serverMuted: boolean;
   /** Voice channel ids this member's sessions are in. */
-  voice: { channel: string; muted: boolean; deafened: boolean }[];
+  /** Each session's voice channel; `relay`: its voice goes through the relay. */
+  voice: { channel: string; muted: boolean; deafened: boolean; relay: boolean }[];
   /** Local-only tags this user gave the member (lemon-chat style groups). */
   tags: string[];
   /** The member's key differs from the one pinned earlier for this name/identity. */

@@ -15,6 +15,7 @@ import { ProtocolError } from '../../protocol/errors.ts';
 import { type ConnectionState, ServerConnection } from '../net/connection.ts';
 import type { Mesh, MeshOptions } from '../net/mesh.ts';
 import type { ReconnectPolicy } from '../net/reconnect.ts';
+import { type BinarySocket, RelayClient } from '../net/relay-client.ts';
 import type { ConnectOptions, SocketFactory, Welcome } from '../net/signal-client.ts';
 import type { VoiceSession } from '../voice/voice-session.ts';
 import { ChannelTree } from './channel-tree.ts';
@@ -34,7 +35,7 @@ import type { ChannelInfo, InviteOptions, ServerView } from './model.ts';
 import { Value } from './observable.ts';
 import { MeshRooms } from './shared-mesh.ts';
 import { TYPING_TOPIC } from './typing.ts';
-import { VoiceCall } from './voice-call.ts';
+import { type CallRelay, VoiceCall } from './voice-call.ts';
 
 export interface ServerViewOptions {
   /** The WebSocket URL (`wss://host/ws`). */
@@ -54,6 +55,15 @@ export interface ServerViewOptions {
   mesh?: JoinMesh;
   /** Voice channels: the mesh with media and the voice engine (web/voice); absent in Node. */
   voice?: { join: (options: MeshOptions) => Mesh; engine: () => VoiceSession };
+  /**
+   * The voice relay's WebSocket (the browser's `WebSocket`, or `ws` in Node), and a
+   * data-channel connection to it when UDP gets through; without `relaySocket` voice
+   * stays on the mesh.
+   */
+  relay?: {
+    socket: (url: string) => BinarySocket;
+    peerConnection?: (config: RTCConfiguration) => RTCPeerConnection;
+  };
   /** True when the user hides their IP: mesh links then go through TURN only. */
   hideIp?: () => boolean;
   log?: (message: string) => void;
@@ -390,15 +400,53 @@ export class ServerSession implements ServerView {
       ice: this.ice,
       hideIp: () => this.options.hideIp?.() ?? false,
       isMember: (u) => u !== this.meId && this.members$.has(u),
-      occupancy: (channel) =>
+      inChannel: (channel) =>
         this.members$.list.value
           .filter((m) => m.key !== this.meId)
-          .reduce((n, m) => n + m.voice.filter((v) => v.channel === channel).length, 0),
+          .flatMap((m) =>
+            m.voice.filter((v) => v.channel === channel).map((v) => ({ userId: m.key, relay: v.relay })),
+          ),
+      me: this.meId,
+      ...(this.options.relay ? { relay: this.callRelay(this.options.relay) } : {}),
       serverMuted: () => this.members$.get(this.meId)?.serverMuted === true,
       serverMutedMembers: () =>
         this.members$.list.value.filter((m) => m.serverMuted && m.key !== this.meId).map((m) => m.key),
       log: this.options.log,
     });
+  }
+
+  /** The relay as a call uses it: tickets from this server, frame keys from my KeyManager. */
+  private callRelay(transport: NonNullable<ServerViewOptions['relay']>): CallRelay {
+    return {
+      connect: async (channel) => {
+        const iceServers = transport.peerConnection ? await this.ice.get().catch(() => []) : [];
+        return RelayClient.connect({
+          admission: async () => {
+            const reply = await this.conn.request('relay.ticket', { channel });
+            const url = new URL(String(reply.url), httpBaseOf(this.url)).toString().replace(/^http/, 'ws');
+            return { ticket: String(reply.ticket), url };
+          },
+          socket: transport.socket,
+          ...(transport.peerConnection
+            ? {
+                peerConnection: transport.peerConnection,
+                iceServers,
+                iceTransportPolicy: this.options.hideIp?.() ? 'relay' : 'all',
+              }
+            : {}),
+        });
+      },
+      secrets: (channel) => ({
+        epoch: () => this.keys.epoch,
+        secret: (userId, epoch) => this.keys.frameSecret(channel, userId, epoch),
+        missing: (userId, epoch) =>
+          void this.distributor.request(channel, epoch, [userId]).catch(() => undefined),
+      }),
+      prepare: async (channel) => {
+        this.keys.frameSecret(channel, this.meId); // makes my key of the channel if there is none
+        await this.distributor.ensure(channel);
+      },
+    };
   }
 
   private peerPath(meshes: ConversationMeshes, id: string) {
@@ -498,7 +546,7 @@ export class ServerSession implements ServerView {
 
   private onPresence(m: Record<string, unknown>): void {
     const fresh = this.members$.presence(m);
-    this.voice?.serverMuteChanged();
+    this.voice?.presenceChanged();
     if (fresh === undefined) return;
     this.keys.memberReturned(fresh);
     void this.options.cache.putSetting(MEMBERS_SETTING, this.members$.keys());

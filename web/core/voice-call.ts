@@ -5,20 +5,68 @@
  * the text meshes of the server; each peer proven by its signed DTLS fingerprint),
  * and the voice engine (web/voice/voice-session.ts) sends and plays audio on it.
  *
- * A mesh asks every speaker to send to every other, so a channel holds at most its
- * `meshLimit` people here; past it the call is refused with a clear word (the relay
- * carries bigger channels). One call per server at a time: joining another channel
- * leaves the first. A server mute (`canSpeak: false`, or `serverMuted` in presence)
+ * A mesh asks every speaker to send to every other, so it carries a channel of up
+ * to its `meshLimit` people. The call goes through the relay instead (route.ts
+ * `chooseRoute`) when the channel is bigger, when a member needs it ("hide my IP",
+ * or a peer it could not reach directly: announced in `voice.state` as `relay`), so
+ * that everyone in a channel is on one route. A move between routes keeps the call:
+ * the relay is joined first and my voice goes both ways for a moment (a listener
+ * plays a user heard both ways from the relay only), then the mesh is left; back to
+ * the mesh, the relay is left once the peers are connected. A relay that goes down
+ * for more than `RELAY_DOWN_MS` sends the call back to the mesh (TURN-only for a
+ * hidden member), and back to the relay when it is up again. Without a relay, a
+ * channel past its mesh limit is refused with a clear word. One call per server at a
+ * time: joining another channel leaves the first. A server mute (`canSpeak: false`, or `serverMuted` in presence)
  * keeps the microphone muted until it is lifted, and every other member's client
  * stops playing the muted member (a client that ignores its mute is not heard).
  */
 import type { MeshOptions } from '../net/mesh.ts';
+import type { RelayStatus } from '../net/relay-client.ts';
+import type { FrameSecrets } from '../voice/relay/frame-keys.ts';
+import type { RelayLink } from '../voice/relay-route.ts';
+import { SwitchableMesh } from '../voice/switchable-mesh.ts';
 import type { VoiceMesh } from '../voice/voice-mesh.ts';
 import type { VoiceSession } from '../voice/voice-session.ts';
 import type { IceServers } from './ice-credentials.ts';
+import type { Observable } from './model.ts';
 import { Value } from './observable.ts';
+import { chooseRoute, type Route, UNREACHABLE_MS } from './voice-route.ts';
 
 export type VoiceStatus = 'idle' | 'joining' | 'joined' | 'full' | 'failed';
+
+/** A relay connection for one channel (web/net/relay-client.ts RelayClient fits). */
+export type RelayConnection = RelayLink & {
+  readonly status: Observable<RelayStatus>;
+  readonly transport?: Observable<'websocket' | 'datachannel'>;
+  close(): void;
+};
+
+/** The server's relay, as a call uses it. */
+export interface CallRelay {
+  /** Connects to the relay for `channel` (a fresh ticket each connect); resolves once joined. */
+  connect(channel: string): Promise<RelayConnection>;
+  /** The channel's frame secrets (KeyManager.frameSecret). */
+  secrets(channel: string): FrameSecrets;
+  /** Before my first frame: my channel key goes to the channel's members, and theirs can reach me. */
+  prepare(channel: string): Promise<void>;
+}
+
+/** Someone else in a voice channel, from presence. */
+export interface InChannel {
+  readonly userId: string;
+  /** Their voice needs the relay (`voice.state` `relay`). */
+  readonly relay: boolean;
+}
+
+/** How long the relay may be down before the call goes back to the mesh. */
+export const RELAY_DOWN_MS = 2_000;
+/** How long the call lingers on both routes while it moves to the relay. */
+const OVERLAP_MS = 1_500;
+/** How long a move back to the mesh waits for the peers to connect. */
+const MESH_READY_MS = 4_000;
+/** How long the wish for the mesh must hold before the call goes back to it. */
+const BACK_TO_MESH_MS = 3_000;
+const CHECK_MS = 500;
 
 /** What a call needs of the mesh of its channel (web/net/mesh.ts's `Mesh` has it). */
 export type CallMesh = VoiceMesh & { leave(): Promise<void> };
@@ -36,7 +84,11 @@ export interface VoiceCallContext {
   /** Whether a user may be in the call (a member of the server). */
   isMember(userId: string): boolean;
   /** Sessions of others in a voice channel now, from presence. */
-  occupancy(channel: string): number;
+  inChannel(channel: string): InChannel[];
+  /** The server's relay; absent: mesh only. */
+  relay?: CallRelay;
+  /** My user id. */
+  me: string;
   /** Whether the server has muted me. */
   serverMuted(): boolean;
   /** Everyone the server has muted now (their audio is not played here). */
@@ -46,7 +98,23 @@ export interface VoiceCallContext {
 
 interface Joined {
   channel: string;
-  mesh: CallMesh;
+  /** The server has a relay for this call (and this client can use one). */
+  relayable: boolean;
+  /** What the engine sees: the channel mesh while on it, nothing while on the relay. */
+  front: SwitchableMesh;
+  mesh: CallMesh | undefined;
+  relay: RelayConnection | undefined;
+  /** Since when the relay link is down (0: up). */
+  relayDownSince: number;
+  /** A move between routes is under way. */
+  moving: boolean;
+  /** Since when the route wanted differs from the one in use (0: it does not). */
+  wantedSince: number;
+  /** When each other member was first seen in the channel while I was on the mesh. */
+  seen: Map<string, number>;
+  /** Members I could not reach directly (so my voice needs the relay while they stay). */
+  unreachable: Set<string>;
+  timer: ReturnType<typeof setInterval> | undefined;
   unsubscribe: (() => void)[];
 }
 
@@ -60,6 +128,10 @@ export class VoiceCall {
   readonly meshLimit = new Value(0);
   /** True while the server does not let me speak. */
   readonly speakBlocked = new Value(false);
+  /** The route my voice takes now. */
+  readonly route = new Value<Route>('mesh');
+  /** The relay link's state while on the relay ('closed' otherwise). */
+  readonly relayStatus = new Value<RelayStatus>('closed');
   private joined: Joined | undefined;
   /** Bumped by every join and leave, so a join overtaken by another stops where it is. */
   private turn = 0;
@@ -89,42 +161,49 @@ export class VoiceCall {
     if (turn !== this.turn) return;
     const limit = typeof reply.meshLimit === 'number' ? reply.meshLimit : 6;
     this.meshLimit.set(limit);
-    const others = this.ctx.occupancy(channel);
-    if (others + 1 > limit) {
+    const joined: Joined = {
+      channel,
+      relayable: this.ctx.relay !== undefined && reply.relay !== false,
+      front: new SwitchableMesh(),
+      mesh: undefined,
+      relay: undefined,
+      relayDownSince: 0,
+      moving: false,
+      wantedSince: 0,
+      seen: new Map(),
+      unreachable: new Set(),
+      timer: undefined,
+      unsubscribe: [],
+    };
+    const route = this.wanted(joined);
+    if (route === 'full') {
       this.status.set('full');
       this.problem.set(
-        `${others} people are in this channel; a direct call carries up to ${limit}. ` +
-          'Bigger channels go through the relay, which this app does not use for voice yet.',
+        `${this.ctx.inChannel(channel).length} people are in this channel; a direct call carries up to ${limit}, ` +
+          'and this server has no relay for bigger channels.',
       );
       await conn.request('voice.leave', {}).catch(() => undefined);
       return;
     }
     try {
-      const iceServers = await this.ctx.ice.get();
-      if (turn !== this.turn) return;
-      const mesh = this.ctx.join({
-        room: channel,
-        iceServers,
-        iceTransportPolicy: this.ctx.hideIp() ? 'relay' : 'all',
-        isMember: (userId) => this.ctx.isMember(userId),
-      });
-      const joined: Joined = { channel, mesh, unsubscribe: [] };
       this.joined = joined;
-      await this.ctx.engine.join(mesh);
+      if (route === 'relay') await this.connectRelay(joined);
+      else await this.joinMesh(joined);
       if (turn !== this.turn) return;
+      await this.ctx.engine.join(joined.front);
+      if (turn !== this.turn) return;
+      if (route === 'relay') await this.startRelay(joined, false);
       if (typeof reply.bitrate === 'number') await this.ctx.engine.setMaxBitrate(reply.bitrate);
       this.applyServerMute(reply.canSpeak === false || this.ctx.serverMuted());
       this.ctx.engine.setServerMuted(this.ctx.serverMutedMembers());
       const { muted, deafened } = this.ctx.engine;
-      const report = () => {
-        if (this.status.value !== 'joined') return;
-        conn
-          .request('voice.state', { muted: muted.value, deafened: deafened.value })
-          .catch((error: Error) => this.ctx.log?.(`voice.state: ${error.message}`));
-      };
-      joined.unsubscribe.push(muted.subscribe(report), deafened.subscribe(report));
+      joined.unsubscribe.push(
+        muted.subscribe(() => this.report()),
+        deafened.subscribe(() => this.report()),
+      );
+      joined.timer = setInterval(() => this.check(joined), CHECK_MS);
       this.status.set('joined');
-      report();
+      this.report();
     } catch (error) {
       if (turn !== this.turn) return;
       const message = (error as Error).message;
@@ -157,18 +236,188 @@ export class VoiceCall {
     const conn = this.ctx;
     try {
       await conn.request('voice.join', { channel: j.channel });
-      const { muted, deafened } = this.ctx.engine;
-      await conn.request('voice.state', { muted: muted.value, deafened: deafened.value });
+      await conn.request('voice.state', this.voiceState(j));
     } catch (error) {
       this.ctx.log?.(`voice after reconnect: ${(error as Error).message}`);
     }
   }
 
-  /** Presence changed: whether the server mutes me, and whom it mutes. */
-  serverMuteChanged(): void {
+  /** Presence changed: whether the server mutes me, whom it mutes, and whether the route should change. */
+  presenceChanged(): void {
     if (this.status.value !== 'joined') return;
     this.applyServerMute(this.ctx.serverMuted());
     this.ctx.engine.setServerMuted(this.ctx.serverMutedMembers());
+    if (this.joined) this.check(this.joined);
+  }
+
+  /** What I tell the server about my voice. */
+  private voiceState(j: Joined): Record<string, unknown> {
+    const { muted, deafened } = this.ctx.engine;
+    return { muted: muted.value, deafened: deafened.value, relay: this.needsRelay(j) };
+  }
+
+  private report(): void {
+    const j = this.joined;
+    if (!j || this.status.value !== 'joined') return;
+    this.ctx
+      .request('voice.state', this.voiceState(j))
+      .catch((error: Error) => this.ctx.log?.(`voice.state: ${error.message}`));
+  }
+
+  /** My own reasons for the relay: hiding my IP, or members I could not reach directly. */
+  private needsRelay(j: Joined): boolean {
+    return j.relayable && (this.ctx.hideIp() || j.unreachable.size > 0);
+  }
+
+  /** The route the channel should be on now, by what presence says and how the relay is. */
+  private wanted(j: Joined): Route | 'full' {
+    const others = this.ctx.inChannel(j.channel);
+    return chooseRoute({
+      relayAvailable: j.relayable,
+      relayDown: j.relayDownSince > 0 && Date.now() - j.relayDownSince > RELAY_DOWN_MS,
+      people: others.length + 1,
+      meshLimit: this.meshLimit.value,
+      needed: this.needsRelay(j) || others.some((o) => o.relay),
+    });
+  }
+
+  /** Every CHECK_MS and on presence: peers I cannot reach, the relay's health, and a move if one is due. */
+  private check(j: Joined): void {
+    if (this.joined !== j || this.status.value !== 'joined') return;
+    const now = Date.now();
+    const present = new Set(this.ctx.inChannel(j.channel).map((o) => o.userId));
+    const neededBefore = this.needsRelay(j);
+    for (const userId of [...j.seen.keys()]) if (!present.has(userId)) j.seen.delete(userId);
+    for (const userId of [...j.unreachable]) if (!present.has(userId)) j.unreachable.delete(userId);
+    if (j.mesh && this.route.value === 'mesh' && !j.moving) {
+      const reached = new Set(j.mesh.peers().map((p) => p.userId));
+      for (const userId of present) {
+        if (reached.has(userId) || userId === this.ctx.me) continue;
+        const since = j.seen.get(userId) ?? now;
+        j.seen.set(userId, since);
+        if (now - since > UNREACHABLE_MS && j.relayable && !j.unreachable.has(userId)) {
+          this.ctx.log?.(`voice: ${userId.slice(0, 8)} not reached directly in ${UNREACHABLE_MS} ms`);
+          j.unreachable.add(userId);
+        }
+      }
+    }
+    if (neededBefore !== this.needsRelay(j)) this.report();
+    const wanted = this.wanted(j);
+    const target: Route = wanted === 'full' ? 'mesh' : wanted;
+    if (j.moving || target === this.route.value) {
+      j.wantedSince = 0;
+      return;
+    }
+    j.wantedSince ||= now;
+    // To the relay at once (someone cannot hear me otherwise); back to the mesh once the wish holds.
+    if (target === 'mesh' && j.relayDownSince === 0 && now - j.wantedSince < BACK_TO_MESH_MS) return;
+    j.wantedSince = 0;
+    void this.move(j, target);
+  }
+
+  private async move(j: Joined, to: Route): Promise<void> {
+    j.moving = true;
+    try {
+      if (to === 'relay') {
+        await this.connectRelay(j);
+        if (this.joined !== j) return;
+        await this.startRelay(j, true);
+        return;
+      }
+      await this.joinMesh(j);
+      const ready = Date.now() + MESH_READY_MS;
+      while (this.joined === j && Date.now() < ready) {
+        const reached = new Set(j.mesh?.peers().map((p) => p.userId));
+        if (this.ctx.inChannel(j.channel).every((o) => reached.has(o.userId))) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      if (this.joined !== j) return;
+      await this.ctx.engine.useRelay(null);
+      this.route.set('mesh');
+      // A relay that is down is kept: it reconnects by itself, and the call returns to it.
+      if (j.relayDownSince === 0) this.closeRelay(j);
+      this.report();
+    } catch (error) {
+      this.ctx.log?.(`voice: moving to the ${to} failed: ${(error as Error).message}`);
+    } finally {
+      j.moving = false;
+    }
+  }
+
+  /** Joins the channel's mesh (TURN only when hiding my IP) and puts it in front of the engine. */
+  private async joinMesh(j: Joined): Promise<void> {
+    if (j.mesh) return;
+    const iceServers = await this.ctx.ice.get();
+    if (this.joined !== j || j.mesh) return;
+    j.mesh = this.ctx.join({
+      room: j.channel,
+      iceServers,
+      iceTransportPolicy: this.ctx.hideIp() ? 'relay' : 'all',
+      isMember: (userId) => this.ctx.isMember(userId),
+    });
+    j.seen.clear();
+    j.front.use(j.mesh);
+  }
+
+  private leaveMesh(j: Joined): void {
+    const mesh = j.mesh;
+    j.mesh = undefined;
+    j.front.use(undefined);
+    mesh?.leave().catch(() => undefined);
+  }
+
+  /** Connects to the relay (kept across its restarts: the client reconnects by itself). */
+  private async connectRelay(j: Joined): Promise<void> {
+    const relay = this.ctx.relay;
+    if (!relay) throw new Error('this server has no relay');
+    if (j.relay) return;
+    const [connection] = await Promise.all([relay.connect(j.channel), relay.prepare(j.channel)]);
+    if (this.joined !== j || j.relay) {
+      connection.close();
+      return;
+    }
+    j.relay = connection;
+    j.relayDownSince = 0;
+    j.unsubscribe.push(
+      connection.status.subscribe((status) => {
+        if (j.relay !== connection) return;
+        this.relayStatus.set(status);
+        if (status === 'joined') j.relayDownSince = 0;
+        else j.relayDownSince ||= Date.now();
+        if (status === 'closed') j.relay = undefined; // refused for good: the next move connects anew
+        this.check(j);
+      }),
+    );
+    this.relayStatus.set(connection.status.value);
+  }
+
+  /** Sends and plays through the relay; with `overlap`, the mesh carries my voice a moment longer. */
+  private async startRelay(j: Joined, overlap: boolean): Promise<void> {
+    const relay = this.ctx.relay;
+    if (!j.relay || !relay) return;
+    await this.ctx.engine.useRelay(
+      { link: j.relay, secrets: relay.secrets(j.channel), userId: this.ctx.me },
+      { meshAlongside: overlap },
+    );
+    this.route.set('relay');
+    this.report();
+    if (!overlap) {
+      this.leaveMesh(j);
+      return;
+    }
+    setTimeout(() => {
+      if (this.joined !== j || this.route.value !== 'relay') return;
+      this.ctx.engine.setMeshAlongside(false);
+      this.leaveMesh(j);
+    }, OVERLAP_MS);
+  }
+
+  private closeRelay(j: Joined): void {
+    const relay = j.relay;
+    j.relay = undefined;
+    j.relayDownSince = 0;
+    this.relayStatus.set('closed');
+    relay?.close();
   }
 
   private applyServerMute(blocked: boolean): void {
@@ -186,9 +435,15 @@ export class VoiceCall {
   private async teardown(): Promise<void> {
     const j = this.joined;
     this.joined = undefined;
+    this.route.set('mesh');
     await this.ctx.engine.leave().catch(() => undefined);
     if (!j) return;
+    clearInterval(j.timer);
     for (const off of j.unsubscribe) off();
-    await j.mesh.leave().catch(() => undefined);
+    this.closeRelay(j);
+    const mesh = j.mesh;
+    j.mesh = undefined;
+    j.front.use(undefined);
+    await mesh?.leave().catch(() => undefined);
   }
 }

@@ -31,6 +31,10 @@ export interface RelayLink {
   listen(on: boolean): void;
   /** Slots of the others in the channel → their user ids. */
   readonly peers: Observable<ReadonlyMap<number, string>>;
+  /** Round trip to the relay, ms, when the link measures it. */
+  readonly rttMs?: Observable<number | null>;
+  /** How frames travel to the relay now. */
+  readonly transport?: Observable<'websocket' | 'datachannel'>;
 }
 
 /** Where the route's voices play (the session's RemoteVoices). */
@@ -46,6 +50,16 @@ export interface RelayRouteStats {
   readonly refused: Readonly<Partial<Record<CryptoErrorCode, number>>>;
   /** Per relay peer id (`relay:<slot>`). */
   readonly senders: Readonly<Record<string, SenderStats & { userId: string }>>;
+}
+
+/** A relay voice's link, for the route indicator. */
+export interface RelayPeerStats {
+  readonly transport: 'websocket' | 'datachannel';
+  readonly rttMs: number | null;
+  /** Fraction 0–1 of the sender's frames lost (never arrived in time). */
+  readonly loss: number | null;
+  /** The jitter buffer's target delay, ms (it grows with jitter). */
+  readonly bufferMs: number;
 }
 
 const TICK_MS = 5;
@@ -136,6 +150,20 @@ export class RelayRoute {
       framesReceived: this.framesReceived,
       refused: { ...this.refused },
       senders,
+    };
+  }
+
+  /** How one relay sender reaches me: the relay's round trip, the sender's loss and my jitter buffer's delay. */
+  linkStats(peerId: string): RelayPeerStats | undefined {
+    const sender = [...this.senders].find(([slot]) => relayPeerId(slot) === peerId)?.[1];
+    if (!sender) return undefined;
+    const s = sender.playback.stats();
+    const total = s.played + s.lost;
+    return {
+      transport: this.link.transport?.value ?? 'websocket',
+      rttMs: this.link.rttMs?.value ?? null,
+      loss: total > 0 ? s.lost / total : null,
+      bufferMs: s.targetMs,
     };
   }
 

@@ -68,8 +68,8 @@ export class RemoteVoices {
   add(peer: VoicePeer, track: MediaStreamTrack, stream: MediaStream): void {
     const { playback, signal } = this;
     if (!playback || !signal || signal.aborted) return;
-    playback.add(peer.peerId, track, this.gainFor(peer.userId));
     this.voices.set(peer.peerId, { peer, track, via: 'mesh', detector: new SpeakingDetector(this.options) });
+    playback.add(peer.peerId, track, this.gainOf(peer.peerId));
     const gone = () => {
       if (this.voices.get(peer.peerId)?.track === track) this.remove(peer.peerId);
     };
@@ -82,19 +82,23 @@ export class RemoteVoices {
   addNode(peer: Speaker, node: AudioNode): void {
     const { playback, signal } = this;
     if (!playback || !signal || signal.aborted) return;
-    playback.addNode(peer.peerId, node, this.gainFor(peer.userId));
     this.voices.set(peer.peerId, {
       peer,
       track: undefined,
       via: 'relay',
       detector: new SpeakingDetector(this.options),
     });
+    playback.addNode(peer.peerId, node, this.gainOf(peer.peerId));
+    this.applyGains(peer.userId);
     this.publish();
   }
 
   remove(peerId: string): void {
-    if (!this.voices.delete(peerId)) return;
+    const voice = this.voices.get(peerId);
+    if (!voice) return;
+    this.voices.delete(peerId);
     this.playback?.remove(peerId);
+    this.applyGains(voice.peer.userId);
     this.publish();
   }
 
@@ -149,14 +153,24 @@ export class RemoteVoices {
     for (const userId of changed) this.applyGains(userId);
   }
 
-  private gainFor(userId: string): number {
+  /** A voice's gain: the user's volume, 0 when muted; a direct voice of a user also heard through the relay is silent. */
+  private gainOf(peerId: string): number {
+    const voice = this.voices.get(peerId);
+    if (!voice) return 0;
+    const { userId } = voice.peer;
     if (this.localMutes.value[userId] || this.serverMuted.has(userId)) return 0;
+    if (voice.via === 'mesh' && this.relayed(userId)) return 0;
     return this.volumes.value[userId] ?? 1;
+  }
+
+  private relayed(userId: string): boolean {
+    for (const v of this.voices.values()) if (v.via === 'relay' && v.peer.userId === userId) return true;
+    return false;
   }
 
   private applyGains(userId: string): void {
     for (const { peer } of this.voices.values())
-      if (peer.userId === userId) this.playback?.setGain(peer.peerId, this.gainFor(userId));
+      if (peer.userId === userId) this.playback?.setGain(peer.peerId, this.gainOf(peer.peerId));
   }
 
   /**

@@ -31,7 +31,7 @@ import { levelFromRms } from './level.ts';
 import { type CameraOptions, LocalVideo } from './local-video.ts';
 import { type AudioProcessing, DEFAULT_PROCESSING, Microphone } from './microphone.ts';
 import type { FrameSecrets } from './relay/frame-keys.ts';
-import { type RelayLink, RelayRoute, type RelayRouteStats } from './relay-route.ts';
+import { type RelayLink, type RelayPeerStats, RelayRoute, type RelayRouteStats } from './relay-route.ts';
 import { RemoteAudio } from './remote-audio.ts';
 import { RemoteVideo, type VideoKind, type VideoTile } from './remote-video.ts';
 import { RemoteVoices, type VoiceParticipant } from './remote-voices.ts';
@@ -103,6 +103,8 @@ interface Call {
   mix?: SendMix;
   voice?: TrackSenders;
   relay?: RelayRoute;
+  /** On the relay, still send to mesh peers too (while a call moves between routes). */
+  meshAlongside?: boolean;
   player?: AudioFilePlayer;
   timer?: ReturnType<typeof setInterval>;
   voiceActive: boolean;
@@ -271,11 +273,12 @@ export class VoiceSession {
   /**
    * Moves the call's voice to the relay (`use`) or back to the mesh (null). Frames
    * leave through the relay as soon as the output is ready; the mesh stops carrying
-   * my voice at the same moment (the caller leaves the mesh when it wants), and
-   * voices heard through the relay play through the echo-cancelled loopback output.
-   * Rejects with NOT_JOINED, or ABORTED when the call ended meanwhile.
+   * my voice at the same moment unless `meshAlongside` (peers who have not moved yet
+   * keep hearing me; a listener plays a user heard on both routes from the relay
+   * only). Voices heard through the relay play through the echo-cancelled loopback
+   * output. Rejects with NOT_JOINED, or ABORTED when the call ended meanwhile.
    */
-  async useRelay(use: RelayUse | null): Promise<void> {
+  async useRelay(use: RelayUse | null, options: { meshAlongside?: boolean } = {}): Promise<void> {
     const call = this.requireCall('useRelay');
     if (!use) {
       call.relay?.close();
@@ -291,8 +294,23 @@ export class VoiceSession {
       ...(this.maxBitrate.value === undefined ? {} : { bitrate: this.maxBitrate.value }),
     });
     call.relay.setDeafened(this.deafened.value);
+    call.meshAlongside = options.meshAlongside === true;
     this.route.set('relay');
     this.applyTransmit(call);
+  }
+
+  /** On the relay: stop (false) or keep sending to mesh peers as well. */
+  setMeshAlongside(on: boolean): void {
+    const call = this.call;
+    if (!call || call.meshAlongside === on) return;
+    call.meshAlongside = on;
+    call.decidedFor = undefined;
+    this.applyTransmit(call);
+  }
+
+  /** How a relay voice (`relay:<slot>`) reaches me, for the route indicator. */
+  relayPeerStats(peerId: string): RelayPeerStats | undefined {
+    return this.call?.relay?.linkStats(peerId);
   }
 
   /** The relay route's counters (undefined on the mesh). */
@@ -551,7 +569,7 @@ export class VoiceSession {
       relay.setTransmitting(decision.transmitting);
     }
     void voice.setSource(source);
-    void voice.setOpen(decision.transmitting && !relay);
+    void voice.setOpen(decision.transmitting && (!relay || call.meshAlongside === true));
     this.transmitting.set(decision.audible);
   }
 

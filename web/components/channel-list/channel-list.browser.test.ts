@@ -18,7 +18,7 @@ function server(permissions: string[] = []) {
     ],
     members: [
       member('me'),
-      member('Alice', { voice: [{ channel: 'voice', muted: false, deafened: false }] }),
+      member('Alice', { voice: [{ channel: 'voice', muted: false, deafened: false, relay: false }] }),
     ],
   });
 }

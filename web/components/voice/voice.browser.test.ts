@@ -45,7 +45,9 @@ async function rig(options: { occupancy?: number; meshLimit?: number } = {}): Pr
     ice,
     hideIp: () => false,
     isMember: () => true,
-    occupancy: () => options.occupancy ?? 1,
+    inChannel: () =>
+      Array.from({ length: options.occupancy ?? 1 }, (_, i) => ({ userId: keyOf(`user${i}`), relay: false })),
+    me: keyOf('me'),
     serverMuted: () => false,
     serverMutedMembers: () => [],
   });

@@ -25,7 +25,9 @@ import { describeError, nameOf } from '../../ui/format.ts';
 import { icon } from '../../ui/icons.ts';
 import { base } from '../../ui/theme.styles.ts';
 import type { PeerStats } from '../../voice/peer-stats.ts';
+import type { RelayPeerStats } from '../../voice/relay-route.ts';
 import type { VideoTile } from '../../voice/remote-video.ts';
+import type { VoiceParticipant } from '../../voice/remote-voices.ts';
 import type { InputMode } from '../../voice/transmit.ts';
 import { styles } from './voice.styles.ts';
 
@@ -51,6 +53,16 @@ export function describeRoute(s: PeerStats | undefined): string {
   if (s.rttMs !== null) parts.push(`${Math.round(s.rttMs)} ms`);
   if (s.loss !== null) parts.push(`${(s.loss * 100).toFixed(s.loss > 0 && s.loss < 0.01 ? 1 : 0)} % loss`);
   if (s.jitterMs !== null) parts.push(`${Math.round(s.jitterMs)} ms jitter`);
+  return parts.join(' · ');
+}
+
+/** "relay (data channel) · 12 ms · 0 % loss · 40 ms buffer". */
+export function describeRelay(s: RelayPeerStats | undefined): string {
+  if (!s) return 'relay';
+  const parts = [`relay (${s.transport === 'datachannel' ? 'data channel' : 'WebSocket'})`];
+  if (s.rttMs !== null) parts.push(`${Math.round(s.rttMs)} ms`);
+  if (s.loss !== null) parts.push(`${(s.loss * 100).toFixed(s.loss > 0 && s.loss < 0.01 ? 1 : 0)} % loss`);
+  parts.push(`${Math.round(s.bufferMs)} ms buffer`);
   return parts.join(' · ');
 }
 
@@ -95,6 +107,8 @@ export class TcVoice extends LitElement {
       call.channel,
       call.problem,
       call.speakBlocked,
+      call.route,
+      call.relayStatus,
       e.muted,
       e.deafened,
       e.inputMode,
@@ -198,9 +212,15 @@ export class TcVoice extends LitElement {
   private renderStatus(call: VoiceCall) {
     const status = call.status.value;
     const where = this.channelName(call.channel.value);
+    const route =
+      call.route.value === 'relay'
+        ? call.relayStatus.value === 'joined'
+          ? ' · via the relay'
+          : ' · relay reconnecting…'
+        : '';
     const text =
       status === 'joined'
-        ? `Voice connected · ${where}`
+        ? `Voice connected · ${where}${route}`
         : status === 'joining'
           ? `Joining ${where}…`
           : status === 'full'
@@ -237,7 +257,7 @@ export class TcVoice extends LitElement {
     </div>`;
   }
 
-  private renderParticipant(call: VoiceCall, p: { peerId: string; userId: string }) {
+  private renderParticipant(call: VoiceCall, p: VoiceParticipant) {
     const e = call.engine;
     const name = this.nameOf(p.userId);
     const speaking = e.speaking.value[p.peerId] === true;
@@ -261,7 +281,9 @@ export class TcVoice extends LitElement {
           aria-valuetext=${`${volume} %`}
           @input=${(ev: Event) => e.setVolume(p.userId, Number((ev.target as HTMLInputElement).value) / 100)} />
         <output>${volume} %</output></label>
-      <span class="route">${describeRoute(e.stats.value[p.peerId])}</span>
+      <span class="route">${
+        p.via === 'relay' ? describeRelay(e.relayPeerStats(p.peerId)) : describeRoute(e.stats.value[p.peerId])
+      }</span>
     </li>`;
   }
 

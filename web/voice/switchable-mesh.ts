@@ -1,0 +1,74 @@
+/**
+ * One VoiceMesh for a whole call, in front of whichever peer mesh the call uses now:
+ * none while its voice goes through the relay, a channel mesh otherwise. A call
+ * that moves between routes swaps the mesh here (`use`), and the voice engine sees
+ * the old peers leave and the new ones join, as if they had come and gone, without
+ * leaving the call (the microphone, the output and the relay route stay).
+ */
+import type { JsonValue, VoiceMediaOptions, VoiceMesh, VoicePeer } from './voice-mesh.ts';
+
+type TrackListener = (
+  track: MediaStreamTrack,
+  stream: MediaStream,
+  peer: VoicePeer,
+  metadata?: JsonValue,
+) => void;
+
+export class SwitchableMesh implements VoiceMesh {
+  private current: VoiceMesh | undefined;
+  private off: (() => void)[] = [];
+  private readonly joins = new Set<(peer: VoicePeer) => void>();
+  private readonly leaves = new Set<(peer: VoicePeer) => void>();
+  private readonly tracks = new Set<TrackListener>();
+
+  /** The mesh behind, if any. */
+  get mesh(): VoiceMesh | undefined {
+    return this.current;
+  }
+
+  /** Puts `mesh` (or none) behind: the old one's peers leave, the new one's join. */
+  use(mesh: VoiceMesh | undefined): void {
+    if (mesh === this.current) return;
+    const old = this.current;
+    for (const off of this.off) off();
+    this.off = [];
+    this.current = mesh;
+    if (old) for (const peer of old.peers()) for (const l of [...this.leaves]) l(peer);
+    if (!mesh) return;
+    this.off.push(
+      mesh.onPeerJoin((peer) => {
+        for (const l of [...this.joins]) l(peer);
+      }),
+      mesh.onPeerLeave((peer) => {
+        for (const l of [...this.leaves]) l(peer);
+      }),
+      mesh.onPeerTrack((track, stream, peer, metadata) => {
+        for (const l of [...this.tracks]) l(track, stream, peer, metadata);
+      }),
+    );
+    for (const peer of mesh.peers()) for (const l of [...this.joins]) l(peer);
+  }
+
+  peers(): readonly VoicePeer[] {
+    return this.current?.peers() ?? [];
+  }
+
+  onPeerJoin(listener: (peer: VoicePeer) => void): () => void {
+    this.joins.add(listener);
+    return () => this.joins.delete(listener);
+  }
+
+  onPeerLeave(listener: (peer: VoicePeer) => void): () => void {
+    this.leaves.add(listener);
+    return () => this.leaves.delete(listener);
+  }
+
+  onPeerTrack(listener: TrackListener): () => void {
+    this.tracks.add(listener);
+    return () => this.tracks.delete(listener);
+  }
+
+  addTrack(track: MediaStreamTrack, stream: MediaStream, options?: VoiceMediaOptions): Promise<void>[] {
+    return this.current?.addTrack(track, stream, options) ?? [];
+  }
+}
