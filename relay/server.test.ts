@@ -173,6 +173,56 @@ describe('relay server', () => {
     assert.ok(good > 10, 'the good stream ran through the abuse');
   });
 
+  it('refuses a socket past the per-IP cap with TOO_MANY_CONNECTIONS and close 4430, counted, until one leaves', async () => {
+    const capped = await startRelay({
+      host: '127.0.0.1',
+      port: 0,
+      serverKey: serverKey.publicKey,
+      maxConnectionsPerIp: 2,
+    });
+    try {
+      const a = await RelayTestClient.connect(capped.url, ticketFor());
+      const b = await RelayTestClient.connect(capped.url, ticketFor());
+      clients.push(a, b);
+      const refused = await RelayTestClient.raw(capped.url, encodeRelay.hello(ticketFor()));
+      clients.push(refused);
+      await refused.until(() => refused.closeCode !== undefined, 3000, 'the third socket to be closed');
+      assert.equal(refused.closeCode, 4430, 'close 4430 TOO_MANY_CONNECTIONS');
+      assert.deepEqual(refused.errors, ['TOO_MANY_CONNECTIONS'], 'a typed ERROR before the close');
+      assert.equal(refused.slot, -1, 'never joined, though its ticket was good');
+      assert.equal(capped.relay.rejectionCount('TOO_MANY_CONNECTIONS', 'per-ip'), 1, 'counted by reason');
+      assert.equal(capped.relay.clientCount, 2, 'the refused socket never became a connection');
+      a.close();
+      const deadline = Date.now() + 3000;
+      while (capped.relay.clientCount > 1 && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 20));
+      assert.equal(capped.relay.clientCount, 1, 'the relay saw the first leave');
+      const c = await RelayTestClient.connect(capped.url, ticketFor());
+      clients.push(c);
+      assert.ok(c.slot >= 0, 'a freed place takes a new socket');
+      assert.equal(capped.relay.rejectionCount('TOO_MANY_CONNECTIONS', 'per-ip'), 1, 'and refuses no more');
+    } finally {
+      await capped.close();
+    }
+  });
+
+  it('caps 16 sockets per IP by default', async () => {
+    const own = await startRelay({ host: '127.0.0.1', port: 0, serverKey: serverKey.publicKey });
+    try {
+      const held = await Promise.all(
+        Array.from({ length: 16 }, () => RelayTestClient.raw(own.url, encodeRelay.hello(ticketFor()))),
+      );
+      clients.push(...held);
+      for (const h of held) await h.until(() => h.slot >= 0, 3000, 'each of 16 to join');
+      const one = await RelayTestClient.raw(own.url, encodeRelay.hello(ticketFor()));
+      clients.push(one);
+      await one.until(() => one.closeCode !== undefined, 3000, 'the 17th to be closed');
+      assert.equal(one.closeCode, 4430, 'the 17th is refused');
+    } finally {
+      await own.close();
+    }
+  });
+
   it('sheds a receiver that stops reading without holding back the others', async () => {
     const fast = await startRelay({
       host: '127.0.0.1',

@@ -9,7 +9,8 @@
  * go → FRAMEs in over either transport, FORWARDs out over the data channel when it
  * is open, else the WebSocket. Every bad input gets a typed ERROR and is counted;
  * a bad HELLO, and a sender that keeps sending what is refused or more than its
- * token bucket allows, is closed with the error's 4xxx code.
+ * token bucket allows, is closed with the error's 4xxx code. One address may hold at
+ * most `maxConnectionsPerIp` sockets at once; more are refused TOO_MANY_CONNECTIONS.
  */
 
 import { createServer, type IncomingMessage, type Server } from 'node:http';
@@ -47,11 +48,26 @@ export interface RelayOptions {
   readonly peer?: PeerOptions;
   /** Offer data channels at all (default true). */
   readonly dataChannels?: boolean;
+  /**
+   * Open `/relay` sockets one IP address may hold (default 16); one more is refused
+   * TOO_MANY_CONNECTIONS (close 4430). Behind a reverse proxy every client shares its address.
+   */
+  readonly maxConnectionsPerIp?: number;
   readonly metrics?: RelayMetrics;
   readonly now?: () => number;
 }
 
 const FLUSH_MS = 5;
+const DEFAULT_MAX_CONNECTIONS_PER_IP = 16;
+
+/** Which way a relay message went: the WebSocket or the data channel. */
+export type RelayVia = 'ws' | 'dc';
+
+/** Frames the relay took in (FRAME) and wrote out (FORWARD) since start, by transport. */
+export interface TransportTotals {
+  readonly framesIn: Readonly<Record<RelayVia, number>>;
+  readonly forwardsOut: Readonly<Record<RelayVia, number>>;
+}
 
 export class RelayServer {
   readonly routes: Routes;
@@ -61,6 +77,8 @@ export class RelayServer {
   readonly now: () => number;
   readonly rejected: (code: string, reason?: string) => void;
   private readonly rejections = new Map<string, number>();
+  private readonly perIp = new Map<string, number>();
+  private readonly transports = { framesIn: { ws: 0, dc: 0 }, forwardsOut: { ws: 0, dc: 0 } };
 
   constructor(readonly options: RelayOptions) {
     this.now = options.now ?? Date.now;
@@ -89,6 +107,19 @@ export class RelayServer {
         Object.entries(this.routes.totals).map(([result, n]) => [{ result }, n]),
       );
       m.gauge(
+        'tincan_relay_transport_frames',
+        'Relay frames since start (cumulative): FRAMEs in and FORWARDs out, by transport',
+        () => {
+          const { framesIn, forwardsOut } = this.transports;
+          return [
+            [{ direction: 'in', via: 'ws' }, framesIn.ws],
+            [{ direction: 'in', via: 'dc' }, framesIn.dc],
+            [{ direction: 'out', via: 'ws' }, forwardsOut.ws],
+            [{ direction: 'out', via: 'dc' }, forwardsOut.dc],
+          ];
+        },
+      );
+      m.gauge(
         'tincan_relay_stream_frames',
         'Per live stream (channel, sender slot): frames by result',
         () => {
@@ -113,18 +144,47 @@ export class RelayServer {
     return this.connections.size;
   }
 
-  /** Takes over an HTTP upgrade for `/relay`. */
-  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws));
+  /** A copy of the per-transport frame counts (tests; `/metrics` has them too). */
+  get transportTotals(): TransportTotals {
+    return { framesIn: { ...this.transports.framesIn }, forwardsOut: { ...this.transports.forwardsOut } };
   }
 
-  private accept(ws: WebSocket): void {
+  /** @internal */ countFrame(direction: keyof TransportTotals, via: RelayVia): void {
+    this.transports[direction][via]++;
+  }
+
+  /** Takes over an HTTP upgrade for `/relay`. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const ip = req.socket.remoteAddress ?? 'unknown';
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, ip));
+  }
+
+  private accept(ws: WebSocket, ip: string): void {
+    const held = this.perIp.get(ip) ?? 0;
+    if (held >= (this.options.maxConnectionsPerIp ?? DEFAULT_MAX_CONNECTIONS_PER_IP)) {
+      this.refuseSocket(ws, 'TOO_MANY_CONNECTIONS', 'per-ip');
+      return;
+    }
+    this.perIp.set(ip, held + 1);
     const conn = new RelayConnection(this, ws);
     this.connections.add(conn);
     ws.once('close', () => {
+      const n = (this.perIp.get(ip) ?? 1) - 1;
+      if (n <= 0) this.perIp.delete(ip);
+      else this.perIp.set(ip, n);
       this.connections.delete(conn);
       conn.closed();
     });
+  }
+
+  /** Refuses a socket before it becomes a connection: counted, ERROR, closed with the code's status. */
+  private refuseSocket(ws: WebSocket, code: ErrorCode, reason: string): void {
+    this.rejected(code, reason);
+    ws.on('error', () => ws.terminate());
+    ws.send(encodeRelay.error(code));
+    ws.close((CLOSE_CODES as Partial<Record<ErrorCode, number>>)[code] ?? CLOSE_CODES.BAD_MESSAGE, code);
+    // A peer that never reads may never finish the closing handshake.
+    setTimeout(() => ws.terminate(), 1000).unref();
   }
 
   /** @internal */ join(conn: RelayConnection, channel: string, user: Uint8Array, sink: Sink): Member {
@@ -144,6 +204,11 @@ export class RelayServer {
     this.routes.leave(member);
     const gone = encodeRelay.gone(member.slot);
     for (const o of this.routes.members(member.channel)) this.byMember.get(o)?.sendControl(gone);
+  }
+
+  /** Cuts every connection at once, as a crash and restart would: clients must reconnect with fresh tickets. */
+  dropAll(): void {
+    for (const conn of [...this.connections]) conn.cut();
   }
 
   async close(): Promise<void> {
@@ -193,7 +258,7 @@ class RelayConnection {
     if (this.ws.readyState === this.ws.OPEN) this.ws.send(bytes);
   }
 
-  private onMessage(data: Uint8Array, via: 'ws' | 'dc'): void {
+  private onMessage(data: Uint8Array, via: RelayVia): void {
     if (this.state === 'closed') return;
     const msg = parseClientRelayMessage(data);
     if (msg.type === 'invalid') {
@@ -233,15 +298,20 @@ class RelayConnection {
     this.canSpeak = result.ticket.canSpeak;
     const sink: Sink = {
       send: (bytes) => {
-        if (this.peer?.send(bytes)) return;
-        if (this.ws.readyState === this.ws.OPEN) this.ws.send(bytes);
+        if (this.peer?.send(bytes)) {
+          this.relay.countFrame('forwardsOut', 'dc');
+          return;
+        }
+        if (this.ws.readyState !== this.ws.OPEN) return;
+        this.ws.send(bytes);
+        this.relay.countFrame('forwardsOut', 'ws');
       },
       buffered: () => (this.peer?.isOpen ? this.peer.buffered() : this.ws.bufferedAmount),
     };
     this.member = this.relay.join(this, result.ticket.channel, result.ticket.user, sink);
   }
 
-  private dispatch(msg: ClientRelayMessage, via: 'ws' | 'dc'): void {
+  private dispatch(msg: ClientRelayMessage, via: RelayVia): void {
     const member = this.member!;
     switch (msg.type) {
       case 'frame':
@@ -253,6 +323,7 @@ class RelayConnection {
           this.refuse('RATE_LIMITED', 'frames');
           return;
         }
+        this.relay.countFrame('framesIn', via);
         this.relay.routes.forward(member, msg.frame, this.relay.now());
         return;
       case 'listen':
@@ -323,6 +394,12 @@ class RelayConnection {
     this.ws.close(status, code);
     // A peer that stopped reading may never finish the closing handshake.
     setTimeout(() => this.ws.terminate(), 1000).unref();
+    this.closed();
+  }
+
+  /** Cut without a goodbye, as a crash would (RelayServer.dropAll). */
+  cut(): void {
+    this.ws.terminate();
     this.closed();
   }
 

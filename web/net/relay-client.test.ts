@@ -4,15 +4,32 @@
  * from `relay.ticket`, frames fanned out to the others with the sender's user id,
  * deafen (listen off) and back, a refused admission ending the client with its code,
  * and a dropped socket reconnecting by itself with a fresh ticket.
+ *
+ * Then against a standalone relay (tickets minted here with its server key), with
+ * node-datachannel's RTCPeerConnection polyfill: voice moving onto data channels (the
+ * relay's own counters say which transport each frame took), a channel that cannot
+ * open or that closes later leaving the voice on the socket, a relay restart
+ * negotiating fresh channels, and the per-IP cap retried rather than taken as final.
  */
 import assert from 'node:assert/strict';
+import { createSocket } from 'node:dgram';
+import { RTCPeerConnection as PolyfillPeerConnection } from 'node-datachannel/polyfill';
 import { WebSocket } from 'ws';
-import { randomBytes } from '../../crypto/bytes.ts';
+import { randomBytes, toBase64url } from '../../crypto/bytes.ts';
+import { generateIdentity } from '../../crypto/identity.ts';
 import type { ProtocolError } from '../../protocol/errors.ts';
+import { mintRelayTicket } from '../../protocol/relay.ts';
+import { type StandaloneRelay, startRelay, type TransportTotals } from '../../relay/server.ts';
 import { connect, member, startTestServer, type TestServer } from '../../test/helpers/signal.ts';
 import { eventually } from '../core/testing.ts';
 import { ReconnectPolicy } from './reconnect.ts';
-import { type BinarySocket, RelayClient } from './relay-client.ts';
+import {
+  type BinarySocket,
+  RelayClient,
+  type RelayClientOptions,
+  type RelayTransport,
+} from './relay-client.ts';
+import type { PeerConnectionFactory } from './relay-data-channel.ts';
 import type { SignalClient } from './signal-client.ts';
 
 describe('RelayClient through the in-process relay', () => {
@@ -137,5 +154,345 @@ describe('RelayClient through the in-process relay', () => {
       (e) => (e as ProtocolError).code === 'AUTH_FAILED',
       'a ticket the server never signed is AUTH_FAILED',
     );
+  });
+});
+
+/** Whether a UDP socket can bind `address` here (IPv6 loopback is not everywhere). */
+function canBind(address: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const udp = createSocket(address.includes(':') ? 'udp6' : 'udp4');
+    udp.once('error', () => {
+      udp.close();
+      resolve(false);
+    });
+    udp.bind(0, address, () => {
+      udp.close();
+      resolve(true);
+    });
+  });
+}
+
+describe('RelayClient over WebRTC data channels to a standalone relay', () => {
+  const serverKey = generateIdentity();
+  let relay: StandaloneRelay;
+  const clients: RelayClient[] = [];
+  /** Every connection the factories made, to check what became of them. */
+  const made: RTCPeerConnection[] = [];
+
+  const start = (port = 0, extra: { maxConnectionsPerIp?: number } = {}) =>
+    startRelay({
+      host: '127.0.0.1',
+      port,
+      serverKey: serverKey.publicKey,
+      peer: { bindAddress: '127.0.0.1' },
+      ...extra,
+    });
+  /** What a Node client passes: node-datachannel's RTCPeerConnection. */
+  const polyfill: PeerConnectionFactory = (config) => {
+    // The polyfill implements RTCPeerConnection, but its event classes carry private fields the DOM's lack.
+    const pc = new PolyfillPeerConnection(config) as unknown as RTCPeerConnection;
+    made.push(pc);
+    return pc;
+  };
+  const sockets: WebSocket[] = [];
+  const socket = (url: string): BinarySocket => {
+    const ws = new WebSocket(url, { perMessageDeflate: false });
+    sockets.push(ws);
+    return ws as unknown as BinarySocket; // fits at runtime (as nodeSocket casts)
+  };
+  const join = async (extra: Partial<RelayClientOptions> = {}, on = () => relay): Promise<RelayClient> => {
+    const user = generateIdentity();
+    const client = await RelayClient.connect({
+      admission: async () => ({
+        ticket: toBase64url(
+          mintRelayTicket(serverKey.secretKey, {
+            user: user.publicKey,
+            channel: 'lounge',
+            expiresAt: Math.floor(Date.now() / 1000) + 60,
+          }),
+        ),
+        url: on().url,
+      }),
+      socket,
+      peerConnection: polyfill,
+      policy: new ReconnectPolicy({ baseMs: 20, maxMs: 100 }),
+      ...extra,
+    });
+    clients.push(client);
+    return client;
+  };
+  /** Everything `to` hears from `from`, as the frames' first bytes (frames are numbered there). */
+  const hearing = (to: RelayClient, from: RelayClient): number[] => {
+    const heard: number[] = [];
+    to.onFrame((frame, sender) => {
+      if (sender.slot === from.slot.value) heard.push(frame[0]!);
+    });
+    return heard;
+  };
+  const numbered = (n: number) => new Uint8Array(100).fill(n);
+  const sendAll = (client: RelayClient, count: number, base = 0) => {
+    for (let i = 0; i < count; i++)
+      assert.equal(client.send(numbered(base + i)), true, `frame ${base + i} goes out`);
+  };
+  const sorted = (xs: number[]) => [...xs].sort((p, q) => p - q);
+  const range = (base: number, count: number) => Array.from({ length: count }, (_, i) => base + i);
+  /** The relay's counters since `before`. */
+  const since = (before: TransportTotals, now = relay.relay.transportTotals) => ({
+    inWs: now.framesIn.ws - before.framesIn.ws,
+    inDc: now.framesIn.dc - before.framesIn.dc,
+    outWs: now.forwardsOut.ws - before.forwardsOut.ws,
+    outDc: now.forwardsOut.dc - before.forwardsOut.dc,
+  });
+  const onDataChannel = (client: RelayClient, name: string) =>
+    eventually(() =>
+      assert.equal(client.transport.value, 'datachannel', `${name}'s voice is on the data channel`),
+    );
+  const record = (client: RelayClient): RelayTransport[] => {
+    const seen: RelayTransport[] = [];
+    client.transport.subscribe((t) => seen.push(t));
+    return seen;
+  };
+
+  beforeEach(async () => {
+    relay = await start();
+  });
+  afterEach(async () => {
+    for (const c of clients.splice(0)) c.close();
+    made.length = 0;
+    sockets.length = 0;
+    await relay.close();
+  });
+  after(async () => {
+    (await import('node-datachannel')).cleanup();
+  });
+
+  it('moves both ends onto data channels, and frames go both ways over them', async () => {
+    const [a, b] = [await join(), await join()];
+    await onDataChannel(a, 'A');
+    await onDataChannel(b, 'B');
+    await eventually(() => assert.equal(b.peers.value.size, 1, 'B knows A'));
+    const bHears = hearing(b, a);
+    const aHears = hearing(a, b);
+    const before = relay.relay.transportTotals;
+    sendAll(a, 20);
+    sendAll(b, 10, 100);
+    await eventually(() => {
+      assert.deepEqual(sorted(bHears), range(0, 20), 'B hears all 20 of A’s frames, each once');
+      assert.deepEqual(sorted(aHears), range(100, 10), 'A hears all 10 of B’s frames, each once');
+    });
+    assert.deepEqual(
+      since(before),
+      { inWs: 0, inDc: 30, outWs: 0, outDc: 30 },
+      'the relay took every frame in and sent every copy out over data channels, none over a socket',
+    );
+    assert.equal(made.length, 2, 'one peer connection per client');
+  });
+
+  it('stays on the WebSocket when the data channel cannot open in time, and frames flow both ways', async (t) => {
+    if (!(await canBind('::1'))) {
+      t.skip('no IPv6 loopback here to make an unreachable ICE path with');
+      return;
+    }
+    const b = await join();
+    await onDataChannel(b, 'B');
+    // Bound to IPv6 loopback, this side can never reach the relay's IPv4 candidates: ICE checks
+    // go nowhere and nothing fails, so only the timeout ends the attempt. (iceTransportPolicy
+    // 'relay' would not do: node-datachannel gathers no candidates then, yet still connects
+    // through peer-reflexive ones.)
+    const v6only: PeerConnectionFactory = (config) =>
+      polyfill({ ...config, bindAddress: '::1' } as RTCConfiguration); // a node-datachannel extension the polyfill passes on
+    const timeoutMs = 600;
+    const joinedAt = Date.now();
+    const stuck = await join({
+      peerConnection: v6only,
+      dataChannelTimeoutMs: timeoutMs,
+      iceServers: [{ urls: 'stun:127.0.0.1:9' }],
+      iceTransportPolicy: 'all',
+    });
+    const seen = record(stuck);
+    const pc = made.at(-1)!;
+    assert.deepEqual(
+      [pc.getConfiguration().iceServers, pc.getConfiguration().iceTransportPolicy],
+      [[{ urls: ['stun:127.0.0.1:9'] }], 'all'],
+      'the ICE options reached the connection',
+    );
+    await new Promise((r) => setTimeout(r, timeoutMs / 3));
+    assert.notEqual(pc.connectionState, 'closed', 'the attempt is still on before the timeout');
+    await eventually(() => assert.equal(pc.connectionState, 'closed', 'the attempt is torn down'), 3000);
+    assert.ok(Date.now() - joinedAt >= timeoutMs, 'not before the timeout');
+    await new Promise((r) => setTimeout(r, 200));
+    assert.deepEqual(seen, [], 'the transport never left the WebSocket');
+    assert.equal(stuck.transport.value, 'websocket', 'the voice stays on the WebSocket');
+    assert.equal(stuck.status.value, 'joined', 'the call goes on');
+    await eventually(() => assert.equal(b.peers.value.size, 1, 'B knows the stuck client'));
+    const bHears = hearing(b, stuck);
+    const stuckHears = hearing(stuck, b);
+    const before = relay.relay.transportTotals;
+    sendAll(stuck, 10);
+    sendAll(b, 10, 100);
+    await eventually(() => {
+      assert.deepEqual(sorted(bHears), range(0, 10), 'B hears the stuck client');
+      assert.deepEqual(sorted(stuckHears), range(100, 10), 'the stuck client hears B');
+    });
+    assert.deepEqual(
+      since(before),
+      { inWs: 10, inDc: 10, outWs: 10, outDc: 10 },
+      'the stuck client’s frames both ways took its socket, B’s its data channel',
+    );
+  });
+
+  it('stays on the WebSocket with a relay that offers no data channels', async () => {
+    const plain = await startRelay({
+      host: '127.0.0.1',
+      port: 0,
+      serverKey: serverKey.publicKey,
+      dataChannels: false,
+    });
+    try {
+      const x = await join({ dataChannelTimeoutMs: 300 }, () => plain);
+      const y = await join({ dataChannelTimeoutMs: 300 }, () => plain);
+      const seen = [record(x), record(y)];
+      await eventually(() => {
+        assert.equal(made.length, 2, 'both tried');
+        assert.ok(
+          made.every((pc) => pc.connectionState === 'closed'),
+          'both attempts were given up after the timeout',
+        );
+      }, 3000);
+      assert.deepEqual(seen, [[], []], 'neither left the WebSocket');
+      assert.ok(
+        plain.relay.rejectionCount('NOT_ALLOWED', 'no data channels') >= 2,
+        'the relay refused the offers',
+      );
+      assert.deepEqual(
+        [x.status.value, y.status.value],
+        ['joined', 'joined'],
+        'the refusal did not end the call',
+      );
+      await eventually(() => assert.equal(y.peers.value.size, 1, 'y knows x'));
+      const yHears = hearing(y, x);
+      const xHears = hearing(x, y);
+      sendAll(x, 10);
+      sendAll(y, 10, 100);
+      await eventually(() => {
+        assert.deepEqual(sorted(yHears), range(0, 10), 'y hears x');
+        assert.deepEqual(sorted(xHears), range(100, 10), 'x hears y');
+      });
+      assert.deepEqual(
+        plain.relay.transportTotals,
+        { framesIn: { ws: 20, dc: 0 }, forwardsOut: { ws: 20, dc: 0 } },
+        'all over the sockets',
+      );
+    } finally {
+      for (const c of clients.splice(0)) c.close();
+      await plain.close();
+    }
+  });
+
+  it('falls back to the WebSocket when an open data channel closes, without dropping the call', async () => {
+    const [a, b] = [await join(), await join()];
+    await onDataChannel(a, 'A');
+    await onDataChannel(b, 'B');
+    const seen = record(a);
+    made[0]!.close(); // A's connection goes away under it, as when its network path dies
+    await eventually(() => assert.equal(a.transport.value, 'websocket', 'A is back on the WebSocket'), 3000);
+    assert.deepEqual(seen, ['websocket'], 'the fallback shows in transport');
+    assert.equal(a.status.value, 'joined', 'A never left the call');
+    await eventually(() => assert.equal(b.peers.value.size, 1, 'B knows A'));
+    const bHears = hearing(b, a);
+    const aHears = hearing(a, b);
+    const before = relay.relay.transportTotals;
+    // The relay learns of the closed channel over SCTP; until then a copy may still go to it.
+    await eventually(() => {
+      b.send(numbered(200));
+      assert.ok(aHears.includes(200), 'A hears B again');
+    }, 3000);
+    sendAll(a, 10);
+    await eventually(() => assert.deepEqual(sorted(bHears), range(0, 10), 'B hears A over its socket'));
+    assert.equal(since(before).inWs, 10, 'A’s frames came in over its socket');
+  });
+
+  it('closes the data channel with a dropped socket, and negotiates a new one on the next', async () => {
+    const [a, b] = [await join(), await join()];
+    await onDataChannel(a, 'A');
+    await onDataChannel(b, 'B');
+    const old = made[0]!;
+    const onDrop: [RelayTransport, RTCPeerConnectionState][] = [];
+    a.status.subscribe((s) => {
+      if (s === 'reconnecting') onDrop.push([a.transport.value, old.connectionState]);
+    });
+    sockets[0]!.terminate();
+    await eventually(() => assert.equal(a.stats.reconnects, 1, 'A reconnects'), 3000);
+    assert.deepEqual(onDrop, [['websocket', 'closed']], 'the old channel went down with its socket, at once');
+    await eventually(() => assert.equal(a.status.value, 'joined', 'A joined again'), 3000);
+    await onDataChannel(a, 'A');
+    assert.equal(made.length, 3, 'A made a new peer connection for its new socket');
+    await eventually(() => assert.equal(b.peers.value.size, 1, 'B knows A again'));
+    const bHears = hearing(b, a);
+    const before = relay.relay.transportTotals;
+    sendAll(a, 10);
+    await eventually(() => assert.deepEqual(sorted(bHears), range(0, 10), 'B hears A again'));
+    assert.equal(since(before).inDc, 10, 'over A’s new data channel');
+  });
+
+  it('negotiates new data channels after a relay restart, and frames flow again', async () => {
+    const [a, b] = [await join(), await join()];
+    await onDataChannel(a, 'A');
+    await onDataChannel(b, 'B');
+    const port = relay.port;
+    const reconnects = a.stats.reconnects;
+    const transportOnDrop: RelayTransport[] = [];
+    a.status.subscribe((s) => {
+      if (s === 'reconnecting') transportOnDrop.push(a.transport.value);
+    });
+    await relay.close();
+    await eventually(() => assert.notEqual(a.status.value, 'joined', 'A sees the relay gone'), 3000);
+    assert.deepEqual(transportOnDrop, ['websocket'], 'A’s data channel went down with its socket, at once');
+    relay = await start(port);
+    await eventually(() => assert.equal(a.status.value, 'joined', 'A joined the new relay'), 5000);
+    await eventually(() => assert.equal(b.status.value, 'joined', 'B joined the new relay'), 5000);
+    assert.ok(a.stats.reconnects > reconnects, 'A reconnected');
+    await onDataChannel(a, 'A');
+    await onDataChannel(b, 'B');
+    assert.equal(made.length, 4, 'each client made a second peer connection');
+    assert.ok(
+      made.slice(0, 2).every((pc) => pc.connectionState === 'closed'),
+      'the old connections were torn down',
+    );
+    await eventually(() => assert.equal(b.peers.value.size, 1, 'B knows A again'));
+    const bHears = hearing(b, a);
+    const before = relay.relay.transportTotals;
+    sendAll(a, 10);
+    await eventually(() => assert.deepEqual(sorted(bHears), range(0, 10), 'B hears A through the new relay'));
+    assert.deepEqual(since(before), { inWs: 0, inDc: 10, outWs: 0, outDc: 10 }, 'over the new data channels');
+  });
+
+  it('takes the relay’s per-IP cap as “try again”, and joins once a place is free', async () => {
+    const capped = await start(0, { maxConnectionsPerIp: 1 });
+    try {
+      const holder = await join({ peerConnection: undefined }, () => capped);
+      const joining = join({ peerConnection: undefined }, () => capped);
+      let settled = false;
+      joining.then(
+        () => (settled = true),
+        () => (settled = true),
+      );
+      await eventually(
+        () =>
+          assert.ok(
+            capped.relay.rejectionCount('TOO_MANY_CONNECTIONS', 'per-ip') >= 2,
+            'the relay refused the second client more than once',
+          ),
+        3000,
+      );
+      assert.equal(settled, false, 'the second client is still trying');
+      holder.close();
+      const second = await joining;
+      assert.equal(second.status.value, 'joined', 'the second client joined once the first left');
+      assert.equal(second.error.value, undefined, 'the refusals did not end it');
+    } finally {
+      for (const c of clients.splice(0)) c.close();
+      await capped.close();
+    }
   });
 });

@@ -1,20 +1,29 @@
 /**
- * The client end of the voice relay (relay/server.ts) over its WebSocket: HELLO with a
+ * The client end of the voice relay (relay/server.ts): HELLO over its WebSocket with a
  * ticket the signal server signed (`relay.ticket`), then sealed voice frames out and
  * FORWARDs in, each tagged with the sender's slot, which PEER messages map to user
  * ids. The relay sees only ciphertext (frames are sealed by web/voice/relay/).
  *
- * Voice is real time: a frame is sent only while the socket's send buffer is short
+ * Given a `peerConnection` factory, the client also negotiates a WebRTC data channel
+ * to the relay once joined (relay-data-channel.ts, signalled over the socket): while
+ * it is open, frames go out and FORWARDs come in over it (UDP, no head-of-line
+ * blocking). The socket stays open throughout as the control channel (LISTEN, LEAVE,
+ * PEER, GONE) and carries the voice whenever the channel is not open: not yet, not
+ * within `dataChannelTimeoutMs`, or closed or failed later. `transport` shows which.
+ *
+ * Voice is real time: a frame is sent only while the transport's send buffer is short
  * (`MAX_BUFFERED_BYTES`), otherwise dropped and counted, never queued. An unexpected
- * close reconnects with backoff and jitter (reconnect.ts) and a fresh ticket; a
- * terminal refusal (a forged or expired ticket, a ban) ends the client with its code.
- * Works in browsers and, through `ws`, in Node.
+ * close reconnects with backoff and jitter (reconnect.ts), a fresh ticket and a new
+ * data channel; a terminal refusal (a forged or expired ticket, a ban) ends the
+ * client with its code. Works in browsers and, through `ws` and node-datachannel's
+ * polyfill, in Node.
  */
 import { fromBase64url, toBase64url } from '../../crypto/bytes.ts';
-import { isTerminalClose, ProtocolError } from '../../protocol/errors.ts';
+import { type ErrorCode, isTerminalClose, ProtocolError } from '../../protocol/errors.ts';
 import { encodeRelay, parseServerRelayMessage } from '../../protocol/relay.ts';
 import { Value } from '../core/observable.ts';
 import { ReconnectPolicy } from './reconnect.ts';
+import { type PeerConnectionFactory, RelayDataChannel } from './relay-data-channel.ts';
 
 /** What the client needs of a WebSocket (the browser's, or `ws`'s, fit). */
 export interface BinarySocket {
@@ -36,6 +45,17 @@ export interface RelayClientOptions {
   /** Fetches a fresh admission (a ticket lives minutes; every connect asks again). */
   admission(): Promise<RelayAdmission>;
   socket(url: string): BinarySocket;
+  /**
+   * Makes the RTCPeerConnection for a data channel to the relay: `(c) => new
+   * RTCPeerConnection(c)` in browsers, node-datachannel's polyfill in Node. Absent,
+   * the WebSocket carries everything.
+   */
+  peerConnection?: PeerConnectionFactory;
+  /** STUN/TURN servers for the data channel's connection (default none: the relay is reachable directly). */
+  iceServers?: RTCIceServer[];
+  iceTransportPolicy?: RTCIceTransportPolicy;
+  /** How long the data channel may take to open before the voice stays on the WebSocket (default 3000). */
+  dataChannelTimeoutMs?: number;
   policy?: ReconnectPolicy;
   /** How long HELLO may wait for JOINED. */
   joinTimeoutMs?: number;
@@ -43,22 +63,26 @@ export interface RelayClientOptions {
 
 export type RelayStatus = 'connecting' | 'joined' | 'reconnecting' | 'closed';
 
+/** What carries the voice frames right now (control messages always take the WebSocket). */
+export type RelayTransport = 'websocket' | 'datachannel';
+
 export interface RelayStats {
   sent: number;
-  /** Not sent: the socket was not open, or its buffer was over the bound. */
+  /** Not sent: no open transport, or its buffer was over the bound. */
   dropped: number;
   received: number;
   reconnects: number;
 }
 
-/** Bytes waiting in the socket past which a voice frame is dropped (about 0.4 s of one speaker). */
+/** Bytes waiting in the socket or data channel past which a voice frame is dropped (about 0.4 s of one speaker). */
 export const MAX_BUFFERED_BYTES = 8 * 1024;
 const OPEN = 1;
-/** Failures of `relay.ticket` worth another try. */
-const RETRY_ADMISSION: ReadonlySet<string> = new Set([
+/** Refusals worth another try, from `relay.ticket` or from the relay before JOINED; any other ends the client. */
+const RETRY_REFUSAL: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'TIMEOUT',
   'INTERNAL',
   'RATE_LIMITED',
+  'TOO_MANY_CONNECTIONS',
   'SHUTTING_DOWN',
 ]);
 
@@ -67,8 +91,22 @@ type FrameListener = (
   from: { slot: number; userId: string | undefined; seq: number },
 ) => void;
 
+/** One socket from open to close, and the data channel negotiated over it. */
+interface Session {
+  readonly socket: BinarySocket;
+  readonly openedAt: number;
+  readonly joinTimer: ReturnType<typeof setTimeout>;
+  readonly settle: (error?: ProtocolError) => void;
+  joinedAt: number;
+  /** An ERROR the relay sent before JOINED: why it is about to close this socket. */
+  refusal: ProtocolError | undefined;
+  channel: RelayDataChannel | undefined;
+}
+
 export class RelayClient {
   readonly status = new Value<RelayStatus>('connecting');
+  /** What carries the voice: 'datachannel' only while the data channel is open. */
+  readonly transport = new Value<RelayTransport>('websocket');
   /** My slot in the channel (-1 until joined). */
   readonly slot = new Value(-1);
   /** Slots of the others in the channel → their user ids. */
@@ -78,7 +116,7 @@ export class RelayClient {
   readonly stats: RelayStats = { sent: 0, dropped: 0, received: 0, reconnects: 0 };
   private readonly listeners = new Set<FrameListener>();
   private readonly policy: ReconnectPolicy;
-  private socket: BinarySocket | undefined;
+  private session: Session | undefined;
   private listening = true;
   private stopped = false;
   private timer: ReturnType<typeof setTimeout> | undefined;
@@ -101,17 +139,20 @@ export class RelayClient {
 
   /** Sends one sealed frame; returns whether it went out (false: dropped, counted). */
   send(frame: Uint8Array): boolean {
-    const s = this.socket;
-    if (
-      this.status.value !== 'joined' ||
-      !s ||
-      s.readyState !== OPEN ||
-      s.bufferedAmount > MAX_BUFFERED_BYTES
-    ) {
+    const session = this.session;
+    const channel = session?.channel;
+    const via = channel?.isOpen ? channel : session?.socket.readyState === OPEN ? session.socket : undefined;
+    if (this.status.value !== 'joined' || !via || via.bufferedAmount > MAX_BUFFERED_BYTES) {
       this.stats.dropped++;
       return false;
     }
-    s.send(encodeRelay.frame(frame));
+    try {
+      via.send(encodeRelay.frame(frame));
+    } catch {
+      // A data channel that closed or filled up under us: this frame is lost (its end moves us to the socket).
+      this.stats.dropped++;
+      return false;
+    }
     this.stats.sent++;
     return true;
   }
@@ -119,19 +160,23 @@ export class RelayClient {
   /** Deafened (false): the relay stops forwarding to me. Kept across reconnects. */
   listen(on: boolean): void {
     this.listening = on;
-    if (this.status.value === 'joined') this.socket?.send(encodeRelay.listen(on));
+    if (this.status.value === 'joined') this.session?.socket.send(encodeRelay.listen(on));
   }
 
   /** Leaves the channel for good. */
   close(): void {
     this.stopped = true;
     clearTimeout(this.timer);
-    const s = this.socket;
-    this.socket = undefined;
-    if (s && s.readyState === OPEN) {
-      s.send(encodeRelay.leave());
+    const session = this.session;
+    this.session = undefined;
+    if (session) {
+      clearTimeout(session.joinTimer);
+      session.channel?.close();
+      const s = session.socket;
+      if (s.readyState === OPEN) s.send(encodeRelay.leave());
       s.close(1000, 'left');
     }
+    this.transport.set('websocket');
     this.status.set('closed');
   }
 
@@ -155,79 +200,129 @@ export class RelayClient {
       admission = await this.options.admission();
     } catch (error) {
       // Offline or busy: try again later. Refused (not in the channel, locked, banned): stop.
-      if (error instanceof ProtocolError && !RETRY_ADMISSION.has(error.code)) return this.end(error, settle);
+      if (error instanceof ProtocolError && !RETRY_REFUSAL.has(error.code)) return this.end(error, settle);
       return this.retry(1006, 0, settle);
     }
+    if (this.stopped) return;
     const socket = this.options.socket(admission.url);
     socket.binaryType = 'arraybuffer';
-    this.socket = socket;
-    const openedAt = Date.now();
-    let joinedAt = 0;
-    const joinTimer = setTimeout(
-      () => socket.close(4408, 'no JOINED in time'),
-      this.options.joinTimeoutMs ?? 10_000,
-    );
-    socket.addEventListener('open', () => socket.send(encodeRelay.hello(fromBase64url(admission.ticket))));
+    const session: Session = {
+      socket,
+      openedAt: Date.now(),
+      joinTimer: setTimeout(
+        () => socket.close(4408, 'no JOINED in time'),
+        this.options.joinTimeoutMs ?? 10_000,
+      ),
+      settle,
+      joinedAt: 0,
+      refusal: undefined,
+      channel: undefined,
+    };
+    this.session = session;
+    socket.addEventListener('open', () => {
+      if (this.session === session) socket.send(encodeRelay.hello(fromBase64url(admission.ticket)));
+    });
     socket.addEventListener('message', (event: { data: unknown }) => {
-      if (this.socket !== socket) return;
       const data = event.data;
       const bytes =
         data instanceof ArrayBuffer ? new Uint8Array(data) : data instanceof Uint8Array ? data : undefined;
-      if (!bytes) return;
-      const m = parseServerRelayMessage(bytes);
-      switch (m.type) {
-        case 'joined':
-          clearTimeout(joinTimer);
-          joinedAt = Date.now();
-          this.slot.set(m.slot);
-          this.status.set('joined');
-          if (!this.listening) socket.send(encodeRelay.listen(false));
-          settle();
-          break;
-        case 'peer':
-          this.peers.set(new Map([...this.peers.value, [m.slot, toBase64url(m.user)]]));
-          break;
-        case 'gone': {
-          const next = new Map(this.peers.value);
-          next.delete(m.slot);
-          this.peers.set(next);
-          break;
-        }
-        case 'forward': {
-          this.stats.received++;
-          const from = { slot: m.slot, userId: this.peers.value.get(m.slot), seq: m.seq };
-          for (const listener of [...this.listeners]) listener(m.frame, from);
-          break;
-        }
-        case 'error':
-          if (!joinedAt) this.error.set(new ProtocolError(m.code, `the relay refused: ${m.code}`));
-          break;
-        case 'signal':
-        case 'invalid':
-          break; // data channels are negotiated by whoever asks for them; junk is ignored
-        default: {
-          const unreachable: never = m;
-          return unreachable;
-        }
-      }
+      if (bytes) this.receive(session, bytes);
     });
-    socket.addEventListener('close', (event: { code: number }) => {
-      clearTimeout(joinTimer);
-      if (this.socket !== socket) return;
-      this.socket = undefined;
-      this.peers.set(new Map());
-      this.slot.set(-1);
-      if (this.stopped) return;
-      if (isTerminalClose(event.code) || (!joinedAt && this.error.value)) {
-        const refusal =
-          this.error.value ?? new ProtocolError('AUTH_FAILED', `the relay closed with ${event.code}`);
-        return this.end(refusal, settle);
-      }
-      this.retry(event.code, joinedAt ? Date.now() - joinedAt : Date.now() - openedAt, settle);
-    });
+    socket.addEventListener('close', (event: { code: number }) => this.closed(session, event.code));
     socket.addEventListener('error', () => {
       // The close event follows.
     });
+  }
+
+  /** One message from the relay, off the socket or the data channel alike. */
+  private receive(session: Session, bytes: Uint8Array): void {
+    if (this.session !== session) return;
+    const m = parseServerRelayMessage(bytes);
+    switch (m.type) {
+      case 'joined':
+        if (session.joinedAt) break; // a second JOINED changes nothing
+        clearTimeout(session.joinTimer);
+        session.joinedAt = Date.now();
+        this.slot.set(m.slot);
+        this.status.set('joined');
+        if (!this.listening) session.socket.send(encodeRelay.listen(false));
+        this.negotiate(session);
+        session.settle();
+        break;
+      case 'peer':
+        this.peers.set(new Map([...this.peers.value, [m.slot, toBase64url(m.user)]]));
+        break;
+      case 'gone': {
+        const next = new Map(this.peers.value);
+        next.delete(m.slot);
+        this.peers.set(next);
+        break;
+      }
+      case 'forward': {
+        this.stats.received++;
+        const from = { slot: m.slot, userId: this.peers.value.get(m.slot), seq: m.seq };
+        for (const listener of [...this.listeners]) listener(m.frame, from);
+        break;
+      }
+      case 'error':
+        if (!session.joinedAt) session.refusal = new ProtocolError(m.code, `the relay refused: ${m.code}`);
+        break;
+      case 'signal':
+        session.channel?.signal(m.signal);
+        break;
+      case 'invalid':
+        break; // junk is ignored
+      default: {
+        const unreachable: never = m;
+        throw new Error(`unhandled ${(unreachable as { type: string }).type}`);
+      }
+    }
+  }
+
+  /** Starts the data channel of a joined session, if this client makes peer connections. */
+  private negotiate(session: Session): void {
+    const make = this.options.peerConnection;
+    if (!make || session.channel) return;
+    // Copies: a connection may rewrite what it is given (node-datachannel's polyfill does).
+    const config: RTCConfiguration = { iceServers: (this.options.iceServers ?? []).map((s) => ({ ...s })) };
+    if (this.options.iceTransportPolicy) config.iceTransportPolicy = this.options.iceTransportPolicy;
+    try {
+      session.channel = new RelayDataChannel(
+        { peerConnection: make, config, timeoutMs: this.options.dataChannelTimeoutMs ?? 3000 },
+        {
+          signal: (signal) => {
+            if (this.session === session && session.socket.readyState === OPEN)
+              session.socket.send(encodeRelay.signal(signal));
+          },
+          message: (bytes) => this.receive(session, bytes),
+          open: () => {
+            if (this.session === session) this.transport.set('datachannel');
+          },
+          end: () => {
+            if (this.session === session) this.transport.set('websocket');
+          },
+        },
+      );
+    } catch {
+      // No WebRTC here (the factory or createDataChannel threw): the socket carries the voice.
+    }
+  }
+
+  private closed(session: Session, code: number): void {
+    clearTimeout(session.joinTimer);
+    if (this.session !== session) return;
+    this.session = undefined;
+    session.channel?.close();
+    this.transport.set('websocket');
+    this.peers.set(new Map());
+    this.slot.set(-1);
+    if (this.stopped) return;
+    const refusal = session.refusal;
+    if (isTerminalClose(code) || (refusal && !RETRY_REFUSAL.has(refusal.code))) {
+      this.end(refusal ?? new ProtocolError('AUTH_FAILED', `the relay closed with ${code}`), session.settle);
+      return;
+    }
+    this.retry(code, Date.now() - (session.joinedAt || session.openedAt), session.settle);
   }
 
   private retry(code: number, upMs: number, settle: (error?: ProtocolError) => void): void {
