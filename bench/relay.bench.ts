@@ -48,8 +48,14 @@ async function serve(handle: (cmd: Record<string, unknown>) => Promise<Reply>): 
 async function serverChild(kind: string): Promise<void> {
   let port: number;
   if (kind === 'relay') {
-    port = (await startRelay({ host: '127.0.0.1', port: 0, serverKey: fromHex(process.env.BENCH_KEY!) }))
-      .port;
+    port = (
+      await startRelay({
+        host: '127.0.0.1',
+        port: 0,
+        serverKey: fromHex(process.env.BENCH_KEY!),
+        maxConnectionsPerIp: Number.POSITIVE_INFINITY,
+      })
+    ).port;
   } else {
     const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false });
     await new Promise((r) => wss.once('listening', r));

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
-const ROOTS = ['crypto', 'protocol', 'signal', 'relay', 'web', 'test', 'bin'];
+const ROOTS = ['crypto', 'protocol', 'signal', 'relay', 'web', 'bot', 'test', 'bin'];
 const SKIP_DIRS = new Set(['node_modules', 'e2e', 'dist', 'vectors']);
 
 function collect(dir: string, out: string[]): void {

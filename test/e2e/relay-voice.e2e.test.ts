@@ -30,7 +30,32 @@ import { type VoiceRig, voiceRig } from '../helpers/voice-rig.ts';
 
 const TONES = { alice: 440, bob: 660, carol: 880 } as const;
 type Name = keyof typeof TONES;
-const CANDIDATES = Object.values(TONES);
+/** Dave joins last, in a page where the relay's data-channel answers never arrive (UDP blocked). */
+const DAVE_TONE = 550;
+const CANDIDATES = [...Object.values(TONES), DAVE_TONE];
+
+/** Drops every SIGNAL message (0x09) the relay sends over its WebSocket: the data channel can never open. */
+const NO_DATA_CHANNEL = `
+(() => {
+  const add = WebSocket.prototype.addEventListener;
+  WebSocket.prototype.addEventListener = function (type, listener, options) {
+    if (type !== 'message' || !String(this.url).endsWith('/relay')) return add.call(this, type, listener, options);
+    return add.call(this, type, (event) => {
+      const d = event.data;
+      if (d instanceof ArrayBuffer && new Uint8Array(d)[0] === 0x09) { globalThis.__signalsDropped = (globalThis.__signalsDropped || 0) + 1; return; }
+      listener.call(this, event);
+    }, options);
+  };
+})();`;
+
+/** The transport of the page's relay link, as its route indicator reports it. */
+const transportOf = (page: Page): Promise<string | null> =>
+  core(
+    page,
+    `const p = e.participants.value.find((x) => x.via === 'relay');
+     const st = p && e.relayPeerStats(p.peerId);
+     return st ? st.transport : null;`,
+  );
 const MOVE_BOUND_MS = 15_000;
 
 /** Records, in the page, every ICE ufrag it made, every remote candidate it was given, and Opus packets encoded. */
@@ -272,6 +297,29 @@ describe('voice through the relay, end to end', { timeout: 240_000, skip: coturn
       assert.ok(frames > 0, 'Bob receives relay frames');
     }, 20_000);
     figures.relayRestartToAudioMs = Date.now() - t0;
+  });
+
+  it('7. Dave, whose data channel to the relay cannot open, still talks over the WebSocket', async () => {
+    const wav = toneWav({ frequency: DAVE_TONE, durationMs: 10_000, sampleRate: 48_000, amplitude: 0.5 });
+    const page = await rig.page(await rig.browserWithMic('dave', wav), STEP_TIMEOUT_MS);
+    await page.context().addInitScript({ content: NO_DATA_CHANNEL });
+    page.on('pageerror', (e) => pageErrors.push(`dave: ${e.message}`));
+    await joinByLink(page, await rig.invite(), 'Dave');
+    const dave = await core<string>(page, 'return s.meId;');
+    await enterVoice(page, lounge);
+    await eventually(async () => {
+      assert.equal(await toneFrom(pages.bob, dave), DAVE_TONE, 'Bob hears Dave');
+      assert.equal(await toneFrom(page, ids.alice), 440, 'Dave hears Alice');
+    }, MOVE_BOUND_MS);
+    // Past the data channel's 3 s timeout: Dave stays on the WebSocket; the others keep their data channels.
+    await new Promise((r) => setTimeout(r, 3500));
+    assert.ok(
+      (await core<number>(page, 'return globalThis.__signalsDropped || 0;')) > 0,
+      'the relay did offer',
+    );
+    assert.equal(await transportOf(page), 'websocket', "Dave's link is the WebSocket");
+    assert.equal(await transportOf(pages.bob), 'datachannel', "Bob's link is a data channel");
+    assert.equal(await toneFrom(pages.alice, dave), DAVE_TONE, 'Alice hears Dave');
   });
 
   it('leaves no uncaught error in any page', () => {

@@ -7,12 +7,14 @@
  *
  * Then against a standalone relay (tickets minted here with its server key), with
  * node-datachannel's RTCPeerConnection polyfill: voice moving onto data channels (the
- * relay's own counters say which transport each frame took), a channel that cannot
- * open or that closes later leaving the voice on the socket, a relay restart
- * negotiating fresh channels, and the per-IP cap retried rather than taken as final.
+ * relay's own counters say which transport each frame took); the voice staying on
+ * the socket when a channel cannot open (no ICE path, or a relay that offers none)
+ * or closes later; a dropped socket and a relay restart each negotiating a fresh
+ * channel; and the relay's per-IP cap retried rather than taken as final.
  */
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
+import { after, afterEach, before, beforeEach, describe, it, type TestContext } from 'node:test';
 import { RTCPeerConnection as PolyfillPeerConnection } from 'node-datachannel/polyfill';
 import { WebSocket } from 'ws';
 import { randomBytes, toBase64url } from '../../crypto/bytes.ts';
@@ -288,7 +290,7 @@ describe('RelayClient over WebRTC data channels to a standalone relay', () => {
     assert.equal(made.length, 2, 'one peer connection per client');
   });
 
-  it('stays on the WebSocket when the data channel cannot open in time, and frames flow both ways', async (t) => {
+  it('stays on the WebSocket when the data channel cannot open in time, and frames flow both ways', async (t: TestContext) => {
     if (!(await canBind('::1'))) {
       t.skip('no IPv6 loopback here to make an unreachable ICE path with');
       return;
