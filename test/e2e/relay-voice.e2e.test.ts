@@ -15,24 +15,37 @@
  *     encoder produced (recorded in her page) occurs in what the relay forwarded.
  *  6. The relay restarts mid-call (its connections dropped): clients reconnect with
  *     fresh tickets and audio resumes; the time is measured.
+ *  7. Dave, whose data channel to the relay never opens (its answers dropped), talks over the WebSocket.
+ *  8. The music bot (bot/, Node) plays a file into the channel through the relay; Bob hears it.
  * Skipped, saying why, without coturn.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
+import { wavTrack } from '../../bot/audio-file.ts';
+import { MusicPlayer } from '../../bot/music-player.ts';
+import { VoiceBot } from '../../bot/voice-bot.ts';
+import { generateIdentity } from '../../crypto/identity.ts';
+import { parseJoinLink } from '../../web/core/app.ts';
+import { rawIdentity } from '../../web/core/identity-provider.ts';
+import { MemoryCache } from '../../web/core/local-cache.ts';
+import { ServerSession } from '../../web/core/server-view.ts';
 import { eventually } from '../../web/core/testing.ts';
 import { strongestTone } from '../../web/voice/tone.ts';
 import { toneWav } from '../../web/voice/wav.ts';
 import { core, enterVoice, hideIp, joinByLink } from '../helpers/app-page.ts';
 import { coturnMissing } from '../helpers/coturn.ts';
 import { STEP_TIMEOUT_MS } from '../helpers/e2e.ts';
+import { nodeSocket } from '../helpers/signal.ts';
 import { type VoiceRig, voiceRig } from '../helpers/voice-rig.ts';
 
 const TONES = { alice: 440, bob: 660, carol: 880 } as const;
 type Name = keyof typeof TONES;
 /** Dave joins last, in a page where the relay's data-channel answers never arrive (UDP blocked). */
 const DAVE_TONE = 550;
-const CANDIDATES = [...Object.values(TONES), DAVE_TONE];
+/** The music bot's song. */
+const BOT_TONE = 523;
+const CANDIDATES = [...Object.values(TONES), DAVE_TONE, BOT_TONE];
 
 /** Drops every SIGNAL message (0x09) the relay sends over its WebSocket: the data channel can never open. */
 const NO_DATA_CHANNEL = `
@@ -320,6 +333,33 @@ describe('voice through the relay, end to end', { timeout: 240_000, skip: coturn
     assert.equal(await transportOf(page), 'websocket', "Dave's link is the WebSocket");
     assert.equal(await transportOf(pages.bob), 'datachannel', "Bob's link is a data channel");
     assert.equal(await toneFrom(pages.alice, dave), DAVE_TONE, 'Alice hears Dave');
+  });
+
+  it('8. the music bot (Node, through the relay) plays a file into the channel and a browser hears it', async () => {
+    const link = parseJoinLink(await rig.invite());
+    const session = await ServerSession.connect({
+      url: link.url,
+      identity: rawIdentity(generateIdentity()),
+      socket: nodeSocket,
+      cache: new MemoryCache(),
+      invite: { token: link.token, name: 'Music bot' },
+    });
+    const bot = await VoiceBot.join({ session, channel: lounge });
+    try {
+      const player = new MusicPlayer(bot);
+      const song = wavTrack(
+        toneWav({ frequency: BOT_TONE, durationMs: 8000, sampleRate: 44_100, amplitude: 0.5 }),
+        'song',
+      );
+      void player.play(song).catch(() => undefined);
+      await eventually(async () => {
+        assert.equal(await toneFrom(pages.bob, session.meId), BOT_TONE, 'Bob hears the bot’s song (523 Hz)');
+      }, MOVE_BOUND_MS);
+      player.stop();
+    } finally {
+      await bot.leave();
+      session.close();
+    }
   });
 
   it('leaves no uncaught error in any page', () => {
