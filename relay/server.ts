@@ -78,6 +78,8 @@ export class RelayServer {
   readonly rejected: (code: string, reason?: string) => void;
   private readonly rejections = new Map<string, number>();
   private readonly perIp = new Map<string, number>();
+  /** Users the signal server muted after their tickets were minted (hex of the public key). */
+  private readonly silenced = new Set<string>();
   private readonly transports = { framesIn: { ws: 0, dc: 0 }, forwardsOut: { ws: 0, dc: 0 } };
 
   constructor(readonly options: RelayOptions) {
@@ -206,6 +208,22 @@ export class RelayServer {
     for (const o of this.routes.members(member.channel)) this.byMember.get(o)?.sendControl(gone);
   }
 
+  /**
+   * A server mute given (or lifted) mid-call: the user's frames are refused from now on,
+   * whatever their ticket says (a lifted mute lets a may-speak ticket speak again; a
+   * ticket minted while muted stays listen-only). The in-process relay is told by its
+   * signal server; the one piece of user state the relay keeps, dropped on unmute.
+   */
+  setSilenced(user: Uint8Array, silenced: boolean): void {
+    const key = Buffer.from(user).toString('hex');
+    if (silenced) this.silenced.add(key);
+    else this.silenced.delete(key);
+  }
+
+  /** @internal */ isSilenced(user: Uint8Array): boolean {
+    return this.silenced.size > 0 && this.silenced.has(Buffer.from(user).toString('hex'));
+  }
+
   /** Cuts every connection at once, as a crash and restart would: clients must reconnect with fresh tickets. */
   dropAll(): void {
     for (const conn of [...this.connections]) conn.cut();
@@ -315,7 +333,7 @@ class RelayConnection {
     const member = this.member!;
     switch (msg.type) {
       case 'frame':
-        if (!this.canSpeak) {
+        if (!this.canSpeak || this.relay.isSilenced(member.user)) {
           this.refuse('NOT_ALLOWED', 'listen-only');
           return;
         }

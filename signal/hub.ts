@@ -63,6 +63,8 @@ export class Hub {
   readonly sessions = new Set<Session>();
   /** Whether a voice relay serves this server's channels (the in-process one unless turned off). */
   voiceRelay = true;
+  /** Told of every server mute given or lifted (the in-process relay stops forwarding the member at once). */
+  onServerMute: ((userId: string, muted: boolean) => void) | undefined;
   /** user key → that user's authenticated sessions. */
   readonly byUser = new Map<string, Set<Session>>();
   readonly serverMuted = new Set<string>();

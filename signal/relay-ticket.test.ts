@@ -88,6 +88,34 @@ describe('relay.ticket and the in-process relay', () => {
     assert.match(metrics, /tincan_relay_clients 2/);
   });
 
+  it('a server mute given mid-call stops the relay forwarding the member at once; lifting it lets them speak again', async () => {
+    const url = `${t.wsUrl.replace(/\/ws$/, '')}/relay`;
+    const channel = await (await open(admin)).request('channel.create', { name: 'mute-room', kind: 'voice' });
+    const id = String(channel.channel);
+    const [b, c] = await Promise.all(
+      [bob, carol].map(async (m) => {
+        const conn = await open(m);
+        const reply = await conn.request('relay.ticket', { channel: id });
+        const rc = await RelayTestClient.connect(url, fromBase64url(String(reply.ticket)));
+        relayClients.push(rc);
+        return rc;
+      }),
+    );
+    await b!.until(() => b!.peers.size === 1, 2000, 'bob to see carol');
+    b!.sendFrame(new Uint8Array([1]));
+    await c!.until(() => c!.received.length === 1, 2000, 'carol hears bob before the mute');
+    const a = await open(admin);
+    await a.request('member.mute', { member: bob.key, muted: true });
+    b!.sendFrame(new Uint8Array([2]));
+    await b!.until(() => b!.errors.includes('NOT_ALLOWED'), 2000, 'bob told NOT_ALLOWED on the same ticket');
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(c!.received.length, 1, 'nothing from the muted bob reached carol');
+    await a.request('member.mute', { member: bob.key, muted: false });
+    b!.sendFrame(new Uint8Array([3]));
+    await c!.until(() => c!.received.length === 2, 2000, 'carol hears bob again once unmuted');
+    assert.deepEqual(c!.received[1]!.frame, new Uint8Array([3]), 'the frame after the unmute');
+  });
+
   it('builds the relay URL from the public URL', () => {
     assert.equal(relayUrl('https://chat.example.org/x?y'), 'wss://chat.example.org/relay');
     assert.equal(relayUrl('http://10.0.0.1:8080'), 'ws://10.0.0.1:8080/relay');

@@ -8,6 +8,7 @@ import { mkdir } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
+import { publicKeyOf } from '../crypto/identity.ts';
 import { listen } from '../relay/listen.ts';
 import { RelayServer } from '../relay/server.ts';
 import { DIST_DIR, ensureWebBuilt } from '../web/build.ts';
@@ -90,6 +91,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       ? undefined
       : new RelayServer({ ...options.relayOptions, serverKey: identity.publicKey, metrics });
   hub.voiceRelay = relay !== undefined;
+  if (relay) hub.onServerMute = (userId, muted) => relay.setSilenced(publicKeyOf(userId), muted);
   hub.start();
   const files = new StaticFiles(webDir);
   const startedAt = Date.now();

@@ -424,7 +424,31 @@ export class VoiceCall {
     const was = this.speakBlocked.value;
     this.speakBlocked.set(blocked);
     if (blocked) this.ctx.engine.setMuted(true);
-    else if (was) this.ctx.engine.setMuted(false);
+    else if (was) {
+      this.ctx.engine.setMuted(false);
+      // A relay ticket minted while I was muted is listen-only: take a fresh one.
+      const j = this.joined;
+      if (j?.relay && this.route.value === 'relay') void this.renewRelay(j);
+    }
+  }
+
+  /** Reconnects to the relay with a fresh ticket, keeping the call on it. */
+  private async renewRelay(j: Joined): Promise<void> {
+    if (j.moving) return;
+    j.moving = true;
+    const old = j.relay;
+    try {
+      j.relay = undefined;
+      await this.connectRelay(j);
+      if (this.joined !== j) return;
+      await this.startRelay(j, false);
+    } catch (error) {
+      this.ctx.log?.(`voice: a fresh relay ticket failed: ${(error as Error).message}`);
+    } finally {
+      if (j.relay === undefined) j.relay = old; // keep listening on the old ticket
+      else old?.close();
+      j.moving = false;
+    }
   }
 
   private fail(problem: string): void {
