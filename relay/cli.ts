@@ -2,7 +2,7 @@
  * `tincan relay`: the voice relay on its own (another machine or process). It needs
  * only the signal server's public key, to check tickets: `--server-key` (the server
  * id, base64url) or `--data` (a data dir holding `server.key`). Point the signal
- * server's members at it with `publicUrl`-independent relay settings (not yet wired).
+ * server's members at it with `[server] relay = "https://relay-host"` in its config.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';

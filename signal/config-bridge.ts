@@ -33,6 +33,7 @@ export function toHubOptions(config: ServerConfig, turnSecretValue: string): Hub
   return {
     serverName: server.name,
     publicUrl: server.publicUrl,
+    relay: server.relay,
     open: server.open,
     defaultRole: server.defaultRole,
     powDifficulty: server.powDifficulty,

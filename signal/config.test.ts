@@ -117,6 +117,7 @@ describe('config: values', () => {
       [server]
       name = "Gamers"
       public_url = "https://chat.example.org/"
+      relay = "https://relay.example.org"
       allowed_origins = ["https://chat.example.org/", "http://localhost:5173"]
       open = true
       default_role = "member"
@@ -139,6 +140,7 @@ describe('config: values', () => {
     assert.deepEqual(c.server, {
       name: 'Gamers',
       publicUrl: 'https://chat.example.org',
+      relay: 'https://relay.example.org',
       allowedOrigins: ['https://chat.example.org', 'http://localhost:5173'],
       open: true,
       defaultRole: 'member',

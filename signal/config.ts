@@ -51,6 +51,8 @@ export interface ServerConfig {
     name: string;
     /** Base URL for invite links, without a trailing slash. */
     publicUrl: string | undefined;
+    /** `relay`: a standalone relay's URL, or 'off'; absent: the in-process relay at /relay. */
+    relay: string | 'off' | undefined;
     /**
      * Page origins whose browsers may open /ws (`*`: any). The WebSocket carries no
      * ambient credentials (each session proves its key over a fresh nonce), so any is
@@ -147,6 +149,7 @@ export function defaultConfig(): ServerConfig {
     server: {
       name: 'tincan',
       publicUrl: undefined,
+      relay: undefined,
       allowedOrigins: ['*'],
       open: false,
       defaultRole: 'guest',
@@ -252,6 +255,7 @@ const originEntry: Check<string> = (v, path) => (v === '*' ? v : httpUrl(v, path
 const serverSection = object({
   name: optional(textLine),
   public_url: optional(httpUrl),
+  relay: optional((v, path) => (v === 'off' ? v : httpUrl(v, path))),
   allowed_origins: optional(array(originEntry, { max: 64 })),
   open: optional(boolean),
   default_role: optional(roleName),
@@ -443,6 +447,7 @@ function build(raw: unknown): ServerConfig {
   const server = config.server;
   server.name = s.name ?? server.name;
   server.publicUrl = s.public_url?.replace(/\/+$/, '') ?? server.publicUrl;
+  server.relay = s.relay ?? server.relay;
   server.allowedOrigins =
     s.allowed_origins?.map((o) => (o === '*' ? o : new URL(o).origin)) ?? server.allowedOrigins;
   server.open = s.open ?? server.open;

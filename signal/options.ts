@@ -16,6 +16,11 @@ export interface RoleSpec {
 export interface HubOptions {
   serverName: string;
   publicUrl: string | undefined;
+  /**
+   * The voice relay members use: undefined for the in-process one at `/relay`, a URL
+   * for a standalone relay (`tincan relay`), or 'off' for none (voice stays on the mesh).
+   */
+  relay: string | 'off' | undefined;
   open: boolean;
   defaultRole: string;
   powDifficulty: number;
@@ -46,6 +51,7 @@ export function testHubOptions(overrides: Partial<HubOptions> = {}): HubOptions 
   return {
     serverName: 'test',
     publicUrl: undefined,
+    relay: undefined,
     open: false,
     defaultRole: 'guest',
     powDifficulty: 0,

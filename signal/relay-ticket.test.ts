@@ -121,3 +121,33 @@ describe('relay.ticket and the in-process relay', () => {
     assert.equal(relayUrl('http://10.0.0.1:8080'), 'ws://10.0.0.1:8080/relay');
   });
 });
+
+describe('where the relay is: standalone, or none', () => {
+  for (const [relay, expect] of [
+    ['https://relay.example.org', { relay: true, url: 'wss://relay.example.org/relay' }],
+    ['off', { relay: false, url: undefined }],
+  ] as const) {
+    it(`relay = "${relay}": no relay in this process; voice.join and relay.ticket say where (or that there is none)`, async () => {
+      const t = await startTestServer({ authorizedKeys: bob.line, overrides: { relay } });
+      try {
+        assert.equal(t.server.relay, undefined, 'no in-process relay');
+        const voice = t.server.hub.channels.list().find((c) => c.kind === 'voice')!.id;
+        const b = await connect(t, bob.identity);
+        const joined = await b.request('voice.join', { channel: voice });
+        assert.equal(joined.relay, expect.relay, 'voice.join says whether members have a relay');
+        if (expect.url) {
+          const reply = await b.request('relay.ticket', { channel: voice });
+          assert.equal(reply.url, expect.url, 'tickets point at the standalone relay');
+        } else {
+          await assert.rejects(
+            b.request('relay.ticket', { channel: voice }),
+            (e) => codeOf(e) === 'NOT_FOUND',
+          );
+        }
+        b.close();
+      } finally {
+        await t.close();
+      }
+    });
+  }
+});

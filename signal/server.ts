@@ -86,11 +86,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   }
   const metrics = new Metrics();
   const hub = new Hub({ options: hubOptions, identity, store, members, channels, metrics, log });
+  // A standalone relay (or none) in the config: no relay in this process.
   const relay =
-    options.relay === false
+    options.relay === false || hubOptions.relay !== undefined
       ? undefined
       : new RelayServer({ ...options.relayOptions, serverKey: identity.publicKey, metrics });
-  hub.voiceRelay = relay !== undefined;
+  hub.voiceRelay = relay !== undefined || (hubOptions.relay !== undefined && hubOptions.relay !== 'off');
   if (relay) hub.onServerMute = (userId, muted) => relay.setSilenced(publicKeyOf(userId), muted);
   hub.start();
   const files = new StaticFiles(webDir);

@@ -30,13 +30,17 @@ export function relayTicket(hub: Hub, session: Session, msg: MessageOf<'relay.ti
     expiresAt,
     canSpeak: session.can('speak') && !hub.serverMuted.has(session.user!.key),
   });
-  return { ticket: toBase64url(ticket), url: relayUrl(hub.options.publicUrl), expiresAt };
+  const url =
+    hub.options.relay && hub.options.relay !== 'off'
+      ? relayUrl(hub.options.relay)
+      : relayUrl(hub.options.publicUrl);
+  return { ticket: toBase64url(ticket), url, expiresAt };
 }
 
-/** The relay's URL: the public URL's origin as ws(s) + `/relay`, or `/relay` relative to the signal server. */
-export function relayUrl(publicUrl: string | undefined): string {
-  if (!publicUrl) return '/relay';
-  const url = new URL(publicUrl);
+/** The relay's URL: a base URL's origin as ws(s) + `/relay`, or `/relay` relative to the signal server. */
+export function relayUrl(base: string | undefined): string {
+  if (!base) return '/relay';
+  const url = new URL(base);
   url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
   url.pathname = '/relay';
   url.search = '';
