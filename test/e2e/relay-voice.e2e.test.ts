@@ -17,6 +17,8 @@
  *     fresh tickets and audio resumes; the time is measured.
  *  7. Dave, whose data channel to the relay never opens (its answers dropped), talks over the WebSocket.
  *  8. The music bot (bot/, Node) plays a file into the channel through the relay; Bob hears it.
+ *  9. The relay stays down (upgrades refused): the call falls back to the mesh (Carol's
+ *     links TURN-only) and keeps flowing, then returns to the relay once it is back.
  * Skipped, saying why, without coturn.
  */
 import assert from 'node:assert/strict';
@@ -360,6 +362,40 @@ describe('voice through the relay, end to end', { timeout: 240_000, skip: coturn
       await bot.leave();
       session.close();
     }
+  });
+
+  it('9. the relay stays down: the call falls back to the mesh and keeps flowing, then returns to the relay', async () => {
+    const relay = rig.server.relay!;
+    const handleUpgrade = relay.handleUpgrade;
+    relay.handleUpgrade = (_req, socket) => socket.destroy(); // down: every reconnect fails
+    const t0 = Date.now();
+    relay.dropAll();
+    try {
+      await eventually(async () => {
+        for (const name of Object.keys(TONES) as Name[])
+          assert.equal(
+            await core(pages[name], 'return v.route.value;'),
+            'mesh',
+            `${name} fell back to the mesh`,
+          );
+        assert.equal(await toneFrom(pages.bob, ids.alice), 440, 'Bob hears Alice directly');
+        assert.equal(await toneFrom(pages.alice, ids.carol), 880, 'Alice hears Carol (TURN only) directly');
+      }, 20_000);
+      figures.relayDownToMeshAudioMs = Date.now() - t0;
+    } finally {
+      relay.handleUpgrade = handleUpgrade;
+    }
+    const t1 = Date.now();
+    await eventually(async () => {
+      for (const name of Object.keys(TONES) as Name[])
+        assert.equal(
+          await core(pages[name], 'return v.route.value;'),
+          'relay',
+          `${name} is back on the relay`,
+        );
+      assert.equal(await toneFrom(pages.bob, ids.carol), 880, 'Bob hears Carol through the relay again');
+    }, 30_000);
+    figures.relayBackToRelayMs = Date.now() - t1;
   });
 
   it('leaves no uncaught error in any page', () => {

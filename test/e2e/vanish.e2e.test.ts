@@ -29,11 +29,11 @@ const CALL_BOUND_MS = 20_000;
 /** Tab killed or closed: the server sees its socket close at once, so presence follows fast. */
 const PRESENCE_BOUND_MS = 5_000;
 /**
- * Tab killed or closed: the call drops the peer when trystero closes the link, which
- * (no leave message was sent) waits for ICE to report `disconnected` (a few seconds
- * without consent responses) plus trystero's 5 s grace (`disconnectedCloseDelayMs`).
+ * Tab killed or closed: the call drops the peer once presence says it left the channel
+ * and its link is dead (no audio packet between two checks 0.5 s apart, or ICE not
+ * connected), not when ICE and trystero give up on the link (~13 s before).
  */
-const CALL_DROP_BOUND_MS = 20_000;
+const CALL_DROP_BOUND_MS = 3_000;
 /**
  * Network cut: nothing is closed, so only the server's WebSocket heartbeat notices
  * (a ping every 30 s, terminated at the next beat without a pong: 30–60 s).

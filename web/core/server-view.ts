@@ -71,6 +71,8 @@ export interface ServerViewOptions {
 
 type Me = { key: string; name: string; roles: string[]; permissions: string[] };
 const KEYS_SETTING = 'keys';
+/** How long a call waits for the relay to admit it before choosing the mesh. */
+const RELAY_CONNECT_MS = 5_000;
 const MEMBERS_SETTING = 'members';
 const FORMER_SETTING = 'former-members';
 const DMS_SETTING = 'dms';
@@ -420,21 +422,24 @@ export class ServerSession implements ServerView {
     return {
       connect: async (channel) => {
         const iceServers = transport.peerConnection ? await this.ice.get().catch(() => []) : [];
-        return RelayClient.connect({
-          admission: async () => {
-            const reply = await this.conn.request('relay.ticket', { channel });
-            const url = new URL(String(reply.url), httpBaseOf(this.url)).toString().replace(/^http/, 'ws');
-            return { ticket: String(reply.ticket), url };
+        return RelayClient.connectWithin(
+          {
+            admission: async () => {
+              const reply = await this.conn.request('relay.ticket', { channel });
+              const url = new URL(String(reply.url), httpBaseOf(this.url)).toString().replace(/^http/, 'ws');
+              return { ticket: String(reply.ticket), url };
+            },
+            socket: transport.socket,
+            ...(transport.peerConnection
+              ? {
+                  peerConnection: transport.peerConnection,
+                  iceServers,
+                  iceTransportPolicy: this.options.hideIp?.() ? 'relay' : 'all',
+                }
+              : {}),
           },
-          socket: transport.socket,
-          ...(transport.peerConnection
-            ? {
-                peerConnection: transport.peerConnection,
-                iceServers,
-                iceTransportPolicy: this.options.hideIp?.() ? 'relay' : 'all',
-              }
-            : {}),
-        });
+          RELAY_CONNECT_MS,
+        );
       },
       secrets: (channel) => ({
         epoch: () => this.keys.epoch,

@@ -67,6 +67,8 @@ const MESH_READY_MS = 4_000;
 /** How long the wish for the mesh must hold before the call goes back to it. */
 const BACK_TO_MESH_MS = 3_000;
 const CHECK_MS = 500;
+/** How long after a failed relay connect the call tries the relay again. */
+const RELAY_RETRY_MS = 10_000;
 
 /** What a call needs of the mesh of its channel (web/net/mesh.ts's `Mesh` has it). */
 export type CallMesh = VoiceMesh & { leave(): Promise<void> };
@@ -106,6 +108,8 @@ interface Joined {
   relay: RelayConnection | undefined;
   /** Since when the relay link is down (0: up). */
   relayDownSince: number;
+  /** With no relay client (refused, or never admitted): when to try the relay again. */
+  relayRetryAt: number;
   /** A move between routes is under way. */
   moving: boolean;
   /** Since when the route wanted differs from the one in use (0: it does not). */
@@ -114,6 +118,9 @@ interface Joined {
   seen: Map<string, number>;
   /** Members I could not reach directly (so my voice needs the relay while they stay). */
   unreachable: Set<string>;
+  /** Audio packets received so far per mesh peer that presence says is gone (ghost check). */
+  packets: Map<string, number>;
+  ghostCheck: boolean;
   timer: ReturnType<typeof setInterval> | undefined;
   unsubscribe: (() => void)[];
 }
@@ -168,10 +175,13 @@ export class VoiceCall {
       mesh: undefined,
       relay: undefined,
       relayDownSince: 0,
+      relayRetryAt: 0,
       moving: false,
       wantedSince: 0,
       seen: new Map(),
       unreachable: new Set(),
+      packets: new Map(),
+      ghostCheck: false,
       timer: undefined,
       unsubscribe: [],
     };
@@ -187,12 +197,20 @@ export class VoiceCall {
     }
     try {
       this.joined = joined;
-      if (route === 'relay') await this.connectRelay(joined);
-      else await this.joinMesh(joined);
+      if (route === 'relay') {
+        try {
+          await this.connectRelay(joined);
+        } catch (error) {
+          // The relay is down: a channel the mesh can carry starts on it (TURN-only if hidden).
+          if (this.ctx.inChannel(channel).length + 1 > limit) throw error;
+          this.relayFailed(joined, error as Error);
+          await this.joinMesh(joined);
+        }
+      } else await this.joinMesh(joined);
       if (turn !== this.turn) return;
       await this.ctx.engine.join(joined.front);
       if (turn !== this.turn) return;
-      if (route === 'relay') await this.startRelay(joined, false);
+      if (joined.relay) await this.startRelay(joined, false);
       if (typeof reply.bitrate === 'number') await this.ctx.engine.setMaxBitrate(reply.bitrate);
       this.applyServerMute(reply.canSpeak === false || this.ctx.serverMuted());
       this.ctx.engine.setServerMuted(this.ctx.serverMutedMembers());
@@ -285,6 +303,7 @@ export class VoiceCall {
   private check(j: Joined): void {
     if (this.joined !== j || this.status.value !== 'joined') return;
     const now = Date.now();
+    if (!j.relay && j.relayDownSince > 0 && now >= j.relayRetryAt) j.relayDownSince = 0; // try it again
     const present = new Set(this.ctx.inChannel(j.channel).map((o) => o.userId));
     const neededBefore = this.needsRelay(j);
     for (const userId of [...j.seen.keys()]) if (!present.has(userId)) j.seen.delete(userId);
@@ -302,6 +321,7 @@ export class VoiceCall {
       }
     }
     if (neededBefore !== this.needsRelay(j)) this.report();
+    if (j.mesh) void this.dropGhosts(j, present);
     const wanted = this.wanted(j);
     const target: Route = wanted === 'full' ? 'mesh' : wanted;
     if (j.moving || target === this.route.value) {
@@ -313,6 +333,37 @@ export class VoiceCall {
     if (target === 'mesh' && j.relayDownSince === 0 && now - j.wantedSince < BACK_TO_MESH_MS) return;
     j.wantedSince = 0;
     void this.move(j, target);
+  }
+
+  /**
+   * A peer presence says has left the channel (a killed tab, a closed one) while its
+   * link is dead (ICE not connected, or no audio packet since the last check) is
+   * dropped from the call now, not when ICE and the mesh give up on it (~13 s). A live
+   * link is kept: during a server outage presence is stale, and direct audio flows.
+   */
+  private async dropGhosts(j: Joined, present: ReadonlySet<string>): Promise<void> {
+    if (j.ghostCheck) return;
+    j.ghostCheck = true;
+    try {
+      for (const peer of j.front.peers()) {
+        if (present.has(peer.userId)) {
+          j.packets.delete(peer.peerId);
+          continue;
+        }
+        const ice = peer.connection.iceConnectionState;
+        const packets = await inboundAudioPackets(peer.connection);
+        const before = j.packets.get(peer.peerId);
+        j.packets.set(peer.peerId, packets);
+        const dead = (ice !== 'connected' && ice !== 'completed') || packets === before;
+        if (dead && this.joined === j) {
+          this.ctx.log?.(`voice: ${peer.userId.slice(0, 8)} left (presence) and its link is dead: dropped`);
+          j.packets.delete(peer.peerId);
+          j.front.forget(peer);
+        }
+      }
+    } finally {
+      j.ghostCheck = false;
+    }
   }
 
   private async move(j: Joined, to: Route): Promise<void> {
@@ -338,10 +389,20 @@ export class VoiceCall {
       if (j.relayDownSince === 0) this.closeRelay(j);
       this.report();
     } catch (error) {
-      this.ctx.log?.(`voice: moving to the ${to} failed: ${(error as Error).message}`);
+      if (to === 'relay') this.relayFailed(j, error as Error);
+      else this.ctx.log?.(`voice: moving to the mesh failed: ${(error as Error).message}`);
     } finally {
       j.moving = false;
     }
+  }
+
+  /** The relay could not be reached: the call counts it down and tries again in a while. */
+  private relayFailed(j: Joined, error: Error): void {
+    this.ctx.log?.(
+      `voice: the relay is unreachable (${error.message}); trying again in ${RELAY_RETRY_MS} ms`,
+    );
+    j.relayDownSince = Date.now() - RELAY_DOWN_MS - 1;
+    j.relayRetryAt = Date.now() + RELAY_RETRY_MS;
   }
 
   /** Joins the channel's mesh (TURN only when hiding my IP) and puts it in front of the engine. */
@@ -384,7 +445,10 @@ export class VoiceCall {
         this.relayStatus.set(status);
         if (status === 'joined') j.relayDownSince = 0;
         else j.relayDownSince ||= Date.now();
-        if (status === 'closed') j.relay = undefined; // refused for good: the next move connects anew
+        if (status === 'closed') {
+          j.relay = undefined; // refused for good: a later move connects anew
+          j.relayRetryAt = Date.now() + RELAY_RETRY_MS;
+        }
         this.check(j);
       }),
     );
@@ -445,7 +509,8 @@ export class VoiceCall {
     } catch (error) {
       this.ctx.log?.(`voice: a fresh relay ticket failed: ${(error as Error).message}`);
     } finally {
-      if (j.relay === undefined) j.relay = old; // keep listening on the old ticket
+      if (j.relay === undefined)
+        j.relay = old; // keep listening on the old ticket
       else old?.close();
       j.moving = false;
     }
@@ -470,4 +535,14 @@ export class VoiceCall {
     j.front.use(undefined);
     await mesh?.leave().catch(() => undefined);
   }
+}
+
+/** Audio RTP packets received on a connection so far (0 when the stats say none). */
+async function inboundAudioPackets(pc: RTCPeerConnection): Promise<number> {
+  let n = 0;
+  const report = await pc.getStats().catch(() => undefined);
+  report?.forEach((stat: { type?: string; kind?: string; packetsReceived?: number }) => {
+    if (stat.type === 'inbound-rtp' && stat.kind === 'audio') n += stat.packetsReceived ?? 0;
+  });
+  return n;
 }

@@ -132,6 +132,33 @@ export class RelayClient {
     return client;
   }
 
+  /**
+   * `connect`, given up (the client closed, TIMEOUT) when the first join takes longer
+   * than `ms`: a relay that is down makes the client retry for ever, which a caller
+   * deciding a route cannot wait for.
+   */
+  static async connectWithin(options: RelayClientOptions, ms: number): Promise<RelayClient> {
+    const client = new RelayClient(options);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      await Promise.race([
+        client.open(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new ProtocolError('TIMEOUT', `the relay did not admit me in ${ms} ms`)),
+            ms,
+          );
+        }),
+      ]);
+    } catch (error) {
+      client.close();
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+    return client;
+  }
+
   onFrame(listener: FrameListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);

@@ -20,6 +20,8 @@ export class SwitchableMesh implements VoiceMesh {
   private readonly joins = new Set<(peer: VoicePeer) => void>();
   private readonly leaves = new Set<(peer: VoicePeer) => void>();
   private readonly tracks = new Set<TrackListener>();
+  /** Peers dropped before the mesh noticed they are gone (`forget`). */
+  private readonly forgotten = new Set<string>();
 
   /** The mesh behind, if any. */
   get mesh(): VoiceMesh | undefined {
@@ -33,24 +35,41 @@ export class SwitchableMesh implements VoiceMesh {
     for (const off of this.off) off();
     this.off = [];
     this.current = mesh;
-    if (old) for (const peer of old.peers()) for (const l of [...this.leaves]) l(peer);
+    if (old) for (const peer of this.peers()) for (const l of [...this.leaves]) l(peer);
+    this.forgotten.clear();
     if (!mesh) return;
     this.off.push(
       mesh.onPeerJoin((peer) => {
+        this.forgotten.delete(peer.peerId);
         for (const l of [...this.joins]) l(peer);
       }),
       mesh.onPeerLeave((peer) => {
+        if (this.forgotten.delete(peer.peerId)) return; // already gone for the call
         for (const l of [...this.leaves]) l(peer);
       }),
       mesh.onPeerTrack((track, stream, peer, metadata) => {
+        if (this.forgotten.has(peer.peerId)) return;
         for (const l of [...this.tracks]) l(track, stream, peer, metadata);
       }),
     );
     for (const peer of mesh.peers()) for (const l of [...this.joins]) l(peer);
   }
 
+  /**
+   * Drops a peer the call knows is gone (presence says so and its link is dead)
+   * before the mesh gives up on the link: it leaves the call now, and the mesh's own
+   * leave later is not repeated.
+   */
+  forget(peer: VoicePeer): void {
+    if (this.forgotten.has(peer.peerId) || !this.current?.peers().some((p) => p.peerId === peer.peerId))
+      return;
+    this.forgotten.add(peer.peerId);
+    for (const l of [...this.leaves]) l(peer);
+  }
+
   peers(): readonly VoicePeer[] {
-    return this.current?.peers() ?? [];
+    const peers = this.current?.peers() ?? [];
+    return this.forgotten.size === 0 ? peers : peers.filter((p) => !this.forgotten.has(p.peerId));
   }
 
   onPeerJoin(listener: (peer: VoicePeer) => void): () => void {
