@@ -10,67 +10,10 @@ import { expect } from '@open-wc/testing';
 import { toBase64url } from '../../crypto/bytes.ts';
 import { FrameSealer } from '../../crypto/frame.ts';
 import { generateIdentity } from '../../crypto/identity.ts';
-import { Value } from '../core/observable.ts';
 import type { FrameSecrets } from './relay/frame-keys.ts';
-import type { RelayLink } from './relay-route.ts';
-import { type Endpoint, Endpoints, observeFor, rises, statSum, waitFor } from './testing.ts';
+import { type Endpoint, Endpoints, observeFor, PageRelay, rises, statSum, waitFor } from './testing.ts';
 import { strongestTone } from './tone.ts';
 import { toneWav } from './wav.ts';
-
-type Listener = Parameters<RelayLink['onFrame']>[0];
-
-/** Frames between the links of one page, each labelled with the sender's slot. */
-class PageRelay {
-  readonly forwarded: { to: string; frame: Uint8Array }[] = [];
-  private readonly members = new Map<
-    number,
-    {
-      userId: string;
-      listening: boolean;
-      listeners: Set<Listener>;
-      link: { peers: Value<ReadonlyMap<number, string>> };
-    }
-  >();
-  private next = 0;
-
-  join(userId: string): RelayLink & { sent: number } {
-    const slot = this.next++;
-    const listeners = new Set<Listener>();
-    const peers = new Value<ReadonlyMap<number, string>>(new Map());
-    const member = { userId, listening: true, listeners, link: { peers } };
-    this.members.set(slot, member);
-    this.announce();
-    const link = {
-      sent: 0,
-      peers,
-      send: (frame: Uint8Array) => {
-        link.sent++;
-        for (const [other, m] of this.members) {
-          if (other === slot || !m.listening) continue;
-          const copy = frame.slice();
-          this.forwarded.push({ to: m.userId, frame: copy });
-          for (const l of m.listeners) l(copy, { slot, userId });
-        }
-        return true;
-      },
-      onFrame: (l: Listener) => {
-        listeners.add(l);
-        return () => listeners.delete(l);
-      },
-      listen: (on: boolean) => {
-        member.listening = on;
-      },
-    };
-    return link;
-  }
-
-  private announce(): void {
-    for (const [slot, m] of this.members)
-      m.link.peers.set(
-        new Map([...this.members].filter(([s]) => s !== slot).map(([s, o]) => [s, o.userId] as const)),
-      );
-  }
-}
 
 /** Every user's frame secret, as each member's KeyManager would derive it. */
 const secretOf = new Map<string, Uint8Array>();

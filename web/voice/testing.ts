@@ -8,6 +8,8 @@
  * once it opens; tracks come with their metadata (here looked up by the sender's
  * stream id and track kind rather than sent over the data channel).
  */
+import { Value } from '../core/observable.ts';
+import type { RelayLink } from './relay-route.ts';
 import type { JsonValue, VoiceMediaOptions, VoiceMesh, VoicePeer } from './voice-mesh.ts';
 import { VoiceSession, type VoiceSessionOptions } from './voice-session.ts';
 
@@ -332,5 +334,64 @@ export class Endpoints {
     await Promise.all(this.live.map(({ session }) => session.leave()));
     for (const { mesh } of this.live) mesh.close();
     this.live = [];
+  }
+}
+
+type FrameListener = Parameters<RelayLink['onFrame']>[0];
+
+/**
+ * A relay stand-in inside the page (the real relay is a Node process): it forwards each
+ * frame to every other listening member, labelled with the sender's slot, as
+ * relay/routes.ts does, and records what it forwarded.
+ */
+export class PageRelay {
+  readonly forwarded: { to: string; frame: Uint8Array }[] = [];
+  private readonly members = new Map<
+    number,
+    {
+      userId: string;
+      listening: boolean;
+      listeners: Set<FrameListener>;
+      link: { peers: Value<ReadonlyMap<number, string>> };
+    }
+  >();
+  private next = 0;
+
+  join(userId: string): RelayLink & { sent: number } {
+    const slot = this.next++;
+    const listeners = new Set<FrameListener>();
+    const peers = new Value<ReadonlyMap<number, string>>(new Map());
+    const member = { userId, listening: true, listeners, link: { peers } };
+    this.members.set(slot, member);
+    this.announce();
+    const link = {
+      sent: 0,
+      peers,
+      send: (frame: Uint8Array) => {
+        link.sent++;
+        for (const [other, m] of this.members) {
+          if (other === slot || !m.listening) continue;
+          const copy = frame.slice();
+          this.forwarded.push({ to: m.userId, frame: copy });
+          for (const l of m.listeners) l(copy, { slot, userId });
+        }
+        return true;
+      },
+      onFrame: (l: FrameListener) => {
+        listeners.add(l);
+        return () => listeners.delete(l);
+      },
+      listen: (on: boolean) => {
+        member.listening = on;
+      },
+    };
+    return link;
+  }
+
+  private announce(): void {
+    for (const [slot, m] of this.members)
+      m.link.peers.set(
+        new Map([...this.members].filter(([s]) => s !== slot).map(([s, o]) => [s, o.userId] as const)),
+      );
   }
 }

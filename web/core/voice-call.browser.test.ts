@@ -1,0 +1,145 @@
+/**
+ * VoiceCall's route choice in Chromium, over a real VoiceSession: my mesh is a
+ * LoopbackMesh linked to Bob's engine, presence and the server's replies come from
+ * the test, and the relay is web/voice's in-page stand-in (PageRelay; the real relay
+ * is a Node process, run in test/e2e/relay-voice.e2e.test.ts).
+ */
+import { expect } from '@open-wc/testing';
+import { toBase64url } from '../../crypto/bytes.ts';
+import { generateIdentity } from '../../crypto/identity.ts';
+import { LoopbackMesh, PageRelay, waitFor } from '../voice/testing.ts';
+import { VoiceSession } from '../voice/voice-session.ts';
+import { Value } from './observable.ts';
+import { type CallRelay, type InChannel, type RelayConnection, VoiceCall } from './voice-call.ts';
+import { UNREACHABLE_MS } from './voice-route.ts';
+
+const userId = () => toBase64url(generateIdentity().publicKey);
+const secret = crypto.getRandomValues(new Uint8Array(32));
+
+interface Rig {
+  call: VoiceCall;
+  states: Record<string, unknown>[];
+  connects: () => number;
+  close(): Promise<void>;
+}
+
+/** Me and Bob linked directly; `others` is who presence says is in the channel besides me. */
+async function rig(o: {
+  others: (bob: string) => InChannel[];
+  hideIp?: boolean;
+  meshLimit?: number;
+  failConnects?: number;
+}): Promise<Rig> {
+  const me = userId();
+  const bob = userId();
+  const mine = new LoopbackMesh(me);
+  const peer = { mesh: new LoopbackMesh(bob), session: new VoiceSession({ inputMode: 'open-mic' }) };
+  await LoopbackMesh.link(mine, peer.mesh);
+  await peer.session.join(peer.mesh);
+  const relay = new PageRelay();
+  const states: Record<string, unknown>[] = [];
+  let connects = 0;
+  let failures = o.failConnects ?? 0;
+  const callRelay: CallRelay = {
+    connect: async () => {
+      connects++;
+      if (failures-- > 0) throw new Error('the relay is down');
+      const link = relay.join(me);
+      return Object.assign(link, {
+        status: new Value('joined' as const),
+        close: () => undefined,
+      }) as RelayConnection;
+    },
+    secrets: () => ({ epoch: () => 0, secret: () => secret }),
+    prepare: async () => undefined,
+  };
+  const call = new VoiceCall({
+    join: () => Object.assign(mine, { leave: async () => undefined }),
+    engine: new VoiceSession({ inputMode: 'open-mic' }),
+    request: async (type, fields) => {
+      if (type === 'voice.state') states.push(fields);
+      return type === 'voice.join'
+        ? { meshLimit: o.meshLimit ?? 6, bitrate: 32_000, canSpeak: true, relay: true }
+        : {};
+    },
+    ice: { get: async () => [] },
+    hideIp: () => o.hideIp === true,
+    isMember: () => true,
+    inChannel: () => o.others(bob),
+    relay: callRelay,
+    me,
+    serverMuted: () => false,
+    serverMutedMembers: () => [],
+  });
+  return {
+    call,
+    states,
+    connects: () => connects,
+    close: async () => {
+      await call.leave();
+      await peer.session.leave();
+      mine.close();
+      peer.mesh.close();
+    },
+  };
+}
+
+type Suite = { timeout(ms: number): void };
+let open: Rig | undefined;
+
+describe('voice call: route choice', function (this: Suite) {
+  this.timeout(40_000);
+  afterEach(async () => {
+    await open?.close();
+    open = undefined;
+  });
+
+  it('stays on the mesh while everyone is reached, and asks for the relay when a present peer is never reached', async () => {
+    const zed = userId();
+    let withZed = false;
+    open = await rig({
+      others: (bob) => [{ userId: bob, relay: false }, ...(withZed ? [{ userId: zed, relay: false }] : [])],
+    });
+    await open.call.join('lounge');
+    expect(open.call.route.value, 'route with Bob reached directly').to.equal('mesh');
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(open.call.route.value, 'still the mesh').to.equal('mesh');
+    expect(
+      open.states.every((s) => s.relay === false),
+      'no relay asked for',
+    ).to.equal(true);
+    withZed = true; // Zed is in the channel (presence) but never joins my mesh
+    const t0 = Date.now();
+    await waitFor(() => open!.call.route.value === 'relay', {
+      what: 'the call to move to the relay once Zed stays unreached',
+      timeoutMs: UNREACHABLE_MS + 5000,
+    });
+    expect(Date.now() - t0, 'not before the unreachable bound').to.be.greaterThan(UNREACHABLE_MS - 600);
+    expect(open.states.at(-1)?.relay, 'voice.state announces the need for the relay').to.equal(true);
+  });
+
+  it('joins on the relay past the mesh limit instead of refusing', async () => {
+    open = await rig({
+      meshLimit: 2,
+      others: (bob) => [
+        { userId: bob, relay: false },
+        { userId: userId(), relay: false },
+      ],
+    });
+    await open.call.join('lounge');
+    expect(open.call.status.value, 'joined, not full').to.equal('joined');
+    expect(open.call.route.value, 'on the relay').to.equal('relay');
+  });
+
+  it('hidden, with the relay down at join: starts on the mesh, then moves to the relay when it answers', async () => {
+    open = await rig({ hideIp: true, failConnects: 1, others: (bob) => [{ userId: bob, relay: false }] });
+    await open.call.join('lounge');
+    expect(open.call.status.value, 'joined').to.equal('joined');
+    expect(open.call.route.value, 'on the mesh while the relay is down').to.equal('mesh');
+    await waitFor(() => open!.call.route.value === 'relay', {
+      what: 'the call to try the relay again and move to it',
+      timeoutMs: 15_000,
+    });
+    expect(open.connects(), 'connect attempts').to.equal(2);
+  });
+});
