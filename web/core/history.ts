@@ -88,6 +88,9 @@ export class History {
     const c = this.cursor;
     if (c && entry.seq > c.newest + 1) {
       await this.catchUp();
+      // A catch-up already in flight may have been answered before this entry existed
+      // (found by the soak: receipts lost after reconnects): fetch again if it is still missing.
+      if (entry.seq > (this.cursor?.newest ?? 0)) await this.catchUp();
       return;
     }
     await Promise.all([this.store([entry]), this.ctx.sink([entry], true)]);
