@@ -96,7 +96,7 @@ export async function authenticate(hub: Hub, session: Session, msg: AuthMessage)
     },
     channels: hub.channelsState(),
     epoch: hub.epoch,
-    members: hub.members.list().map((m) => hub.presenceOf(m.key) ?? m),
+    members: hub.members.list().map((m) => hub.presenceOf(m.key, m) ?? m),
   });
   hub.pushPresence(user.key);
 }
