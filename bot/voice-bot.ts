@@ -522,9 +522,9 @@ export class VoiceBot {
 }
 
 /**
- * Makes and hands out my sender key for the channel. A key of mine for this epoch
- * that this session does not hold as its own (its log sealed it to me too: another
- * device, or a state file lost) makes that refused: `KEY_CONFLICT`.
+ * Makes and hands out my sender key for the channel. Another device's chain of my
+ * identity (or my own from a lost state file) sits beside mine (one chain per device,
+ * web/core/key-manager.ts); a key members would still refuse is `KEY_CONFLICT`.
  */
 async function handOutMyKey(session: ServerSession, channel: ChannelInfo): Promise<void> {
   try {

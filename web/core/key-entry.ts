@@ -7,7 +7,12 @@
  *   entry     = 0x01 ‖ recipient*
  *   recipient = recipient public key (33) ‖ envelope length (u32 BE) ‖ envelope
  *   envelope  = sealEnvelope(owner, recipient, distributionContext(conversation, epoch),
- *                            serializeSenderKey(owner's key at iteration 0))
+ *                            serializeSenderKey(one of owner's chains at its first state))
+ *
+ * An owner may have several chains for one (conversation, epoch), one per device it
+ * sends from (key-manager.ts); an entry carries one of them, and any device of the
+ * owner's identity may seal any of them (each is the sealer's own key, which is what
+ * `openKeyEntry` checks).
  *
  * The recipient key is in clear so a reader finds its envelope without trying every
  * one (the server learns who got a key, which it knows anyway: the members). One
