@@ -45,7 +45,11 @@ describe('soak (short form)', () => {
     const summary = `${JSON.stringify(report.errorsByKind)}; first: ${report.errorExamples.slice(0, 5).join(' | ')}`;
     assert.equal(report.errors, 0, `no errors (${summary})`);
     assert.equal(report.joins, MEMBERS, 'every member joined');
-    assert.ok(report.sent >= MEMBERS * 2, `members chatted: ${report.sent} messages sent`);
+    // A message every 10 s on average for 20 s is ~2 per member; members away during churn skip theirs.
+    assert.ok(
+      report.sent >= MEMBERS,
+      `members chatted: ${report.sent} messages sent (at least one per member)`,
+    );
     assert.ok(report.leaves >= CHURN * CHURN_SECONDS * 0.8, `churn happened: ${report.leaves} leaves`);
     assert.equal(report.rejoins, report.leaves, 'every member that left came back');
     assert.ok(report.deliveredLive > report.expected / 2, 'most receipts were live pushes');
