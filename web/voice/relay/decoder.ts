@@ -9,6 +9,13 @@
  * jitter-buffer slot per 20 ms. A frame is decoded at once and played at its slot's
  * start (found again by the chunk timestamp, which is the slot number × 20 ms).
  *
+ * The slot grid runs only while the jitter buffer plays: an idle slot (not started,
+ * paused) stops it, and the frame that primes the buffer again starts a new grid
+ * `LOOKAHEAD_S` from then, so a talk spurt starts as soon as its frames are there
+ * (a grid left running through the silence made it wait 0–20 ms more for a slot).
+ * A page stall gives up whole missed slots but keeps the grid's phase, and a slot
+ * decoded after its start plays only its rest, so neither adds to the delay.
+ *
  * Concealment (WebCodecs' Opus decoder has no packet-loss concealment call): the
  * first missing slot after a frame repeats that frame's PCM fading from half gain
  * to zero; further consecutive missing slots are silence. Holds count the same way.
@@ -101,34 +108,43 @@ export class SenderPlayback {
   /** Schedules slots up to `LOOKAHEAD_S` ahead of the context clock. */
   tick(): void {
     const now = this.context.currentTime;
-    if (this.scheduledUntil < now) {
-      // Started, or the page stalled past the schedule: the slots that should have
-      // played meanwhile are given up, so that a stall does not add to the delay.
-      if (this.scheduledUntil > 0) {
-        const missed = Math.floor((now - this.scheduledUntil) / SLOT_S);
-        for (let i = 0; i < missed; i++) if (this.jitter.pull().kind === 'frame') this.stalledFrames++;
-        this.lastPcm = undefined;
-      }
-      this.scheduledUntil = now + 0.005;
+    if (this.scheduledUntil === 0) {
+      // No slot grid (not started, or paused): the frame that primes the jitter buffer
+      // starts a new one, LOOKAHEAD_S ahead like every later slot, rather than waiting
+      // 0–20 ms for the next slot of a grid that ran on through the silence.
+      if (!this.scheduleSlot(now + LOOKAHEAD_S)) return;
+    } else if (this.scheduledUntil < now) {
+      // The page stalled past the schedule: the whole slots that should have played
+      // meanwhile are pulled and their frames given up, and the grid keeps its phase
+      // (the slot under way plays its rest), so that a stall does not add to the delay.
+      const missed = Math.floor((now - this.scheduledUntil) / SLOT_S);
+      for (let i = 0; i < missed; i++) if (this.jitter.pull().kind === 'frame') this.stalledFrames++;
+      if (missed > 0) this.lastPcm = undefined;
+      this.scheduledUntil += missed * SLOT_S;
     }
-    while (this.scheduledUntil < now + LOOKAHEAD_S) {
-      const start = this.scheduledUntil;
-      this.scheduledUntil += SLOT_S;
-      const slot = this.jitter.pull();
-      if (slot.kind === 'frame') {
-        this.concealRun = 0;
-        if (this.decoder.state !== 'configured') continue;
-        const timestamp = this.slot++ * FRAME_DURATION_US;
-        this.pending.set(timestamp, start);
-        if (this.pending.size > 50) this.pending.delete(this.pending.keys().next().value as number); // outputs lost to a decoder error
-        this.decoder.decode(new EncodedAudioChunk({ type: 'key', timestamp, data: slot.payload }));
-      } else if (slot.kind === 'conceal') {
-        if (this.concealRun++ === 0 && this.lastPcm) this.play(fadeOut(this.lastPcm), start);
-      } else {
-        this.concealRun = 0;
-        this.lastPcm = undefined;
-      }
+    while (this.scheduledUntil !== 0 && this.scheduledUntil < now + LOOKAHEAD_S)
+      this.scheduleSlot(this.scheduledUntil);
+  }
+
+  /** Pulls one jitter-buffer slot to play at `start`; an idle one stops the grid (false). */
+  private scheduleSlot(start: number): boolean {
+    const slot = this.jitter.pull();
+    if (slot.kind === 'idle') {
+      this.scheduledUntil = 0;
+      this.concealRun = 0;
+      this.lastPcm = undefined;
+      return false;
     }
+    this.scheduledUntil = start + SLOT_S;
+    if (slot.kind === 'frame') {
+      this.concealRun = 0;
+      if (this.decoder.state !== 'configured') return true;
+      const timestamp = this.slot++ * FRAME_DURATION_US;
+      this.pending.set(timestamp, start);
+      if (this.pending.size > 50) this.pending.delete(this.pending.keys().next().value as number); // outputs lost to a decoder error
+      this.decoder.decode(new EncodedAudioChunk({ type: 'key', timestamp, data: slot.payload }));
+    } else if (this.concealRun++ === 0 && this.lastPcm) this.play(fadeOut(this.lastPcm), start);
+    return true;
   }
 
   close(): void {
@@ -156,16 +172,20 @@ export class SenderPlayback {
     }
   }
 
+  /** Plays `pcm` from `start`; if that is already past, only the rest (the grid keeps its timing). */
   private play(pcm: Float32Array, start: number, sampleRate = OPUS_SAMPLE_RATE): void {
     if (pcm.length === 0) return;
-    if (start < this.context.currentTime) this.underruns++;
+    const now = this.context.currentTime;
+    const late = Math.max(0, now - start);
+    if (late > 0) this.underruns++;
+    if (late >= pcm.length / sampleRate) return;
     const buffer = this.context.createBuffer(1, pcm.length, sampleRate);
     buffer.copyToChannel(pcm as Float32Array<ArrayBuffer>, 0);
     const source = this.context.createBufferSource();
     source.buffer = buffer;
     source.connect(this.gain);
     source.onended = () => source.disconnect();
-    source.start(Math.max(start, this.context.currentTime));
+    source.start(start + late, late);
   }
 }
 

@@ -65,10 +65,10 @@ function simulate(seed: number, frames: number, net: Network, options?: JitterBu
 const played = (slots: Slot[]) => slots.flatMap((s) => (s.kind === 'frame' ? [s.counter] : []));
 
 describe('relay jitter buffer', () => {
-  it('plays a clean stream in order after a 60 ms start-up delay, with no concealment', () => {
+  it('plays a clean stream in order after a 40 ms start-up delay, with no concealment', () => {
     const { slots, jb } = simulate(1, 200, { jitter: 0, loss: 0, duplicate: 0 });
     const firstFrame = slots.findIndex((s) => s.kind === 'frame');
-    assert.equal(firstFrame, 2, 'the first frame plays on the third tick (3 frames = 60 ms buffered)');
+    assert.equal(firstFrame, 1, 'the first frame plays on the second tick (2 frames = 40 ms buffered)');
     assert.deepEqual(
       played(slots),
       Array.from({ length: 200 }, (_, i) => i),
@@ -157,7 +157,7 @@ describe('relay jitter buffer', () => {
   });
 
   it('holds (conceals without skipping) to reach a grown target', () => {
-    const jb = new JitterBuffer();
+    const jb = new JitterBuffer({ initialTarget: 3 });
     for (let c = 0; c < 3; c++) jb.push(c, payloadOf(c));
     jb.pull();
     jb.pull(); // frames 0, 1 played
@@ -174,6 +174,58 @@ describe('relay jitter buffer', () => {
       'the held-for frame plays instead of being lost',
     );
     assert.equal(jb.stats().lost, 0, 'no loss');
+  });
+
+  it('waits for a late frame when nothing is buffered (a hold, not a loss), then brings the delay back down', () => {
+    const jb = new JitterBuffer({ shrinkAfter: 50 });
+    const slots: Slot[] = [];
+    let counter = 0;
+    const send = (n: number) => {
+      for (let i = 0; i < n; i++, counter++) jb.push(counter, payloadOf(counter));
+    };
+    for (let i = 0; i < 10; i++) {
+      send(1);
+      slots.push(jb.pull());
+    }
+    // The sender's frames 10–12 are held up on the way (a stalled page, a busy link) and then come at once.
+    slots.push(jb.pull());
+    assert.deepEqual(
+      slots.slice(-1),
+      [{ kind: 'frame', counter: 9, payload: payloadOf(9) }],
+      'frame 9 plays',
+    );
+    const held = [jb.pull(), jb.pull()];
+    assert.deepEqual(
+      held,
+      [
+        { kind: 'conceal', counter: undefined },
+        { kind: 'conceal', counter: undefined },
+      ],
+      'nothing buffered: two holds for frame 10, not a give-up',
+    );
+    send(3);
+    const after = jb.pull();
+    assert.ok(after.kind === 'frame' && after.counter === 10, 'frame 10 plays when it comes');
+    assert.equal(jb.stats().late, 0, 'nothing late');
+    assert.equal(jb.stats().lost, 0, 'nothing lost');
+    assert.equal(jb.stats().targetMs, 80, 'the target grew by the two ticks waited (40 → 80 ms)');
+    slots.push(...held, after);
+    for (let i = 0; i < 600; i++) {
+      send(1);
+      slots.push(jb.pull());
+    }
+    assert.equal(jb.stats().targetMs, 40, 'the target shrinks back after calm');
+    assert.ok(jb.stats().skipped >= 1, 'the excess delay was skipped away');
+    assert.ok(jb.depth <= 2, `the buffer is back to the target (depth ${jb.depth})`);
+    assert.deepEqual(
+      played(slots),
+      Array.from({ length: counter }, (_, i) => i).filter((c) => played(slots).includes(c)),
+      'in order, each once',
+    );
+    assert.ok(
+      played(slots).includes(11) && played(slots).includes(12),
+      'the frames that came in a burst play too',
+    );
   });
 
   it('treats a pause (mute) as silence, not loss, and primes again on the next talk spurt', () => {

@@ -6,16 +6,23 @@
  * schedules, and `push()` whenever a frame arrives. Delay is counted in ticks.
  *
  * - Priming: after the first frame (and after each talk-spurt pause) nothing plays
- *   until `target` frames are buffered — the start-up delay (default 3 = 60 ms).
+ *   until `target` frames are buffered — the start-up delay (default 2 = 40 ms).
  * - A missing frame at its tick is a `conceal` slot: the player fills it (the
- *   decoder here fades the last frame out, then plays silence). Its counter is
- *   skipped; if it arrives later it is `late` and dropped.
- * - Adaptation (after NetEq's idea, much simplified): each late frame raises the
- *   target by how late it was (up to `maxTarget`) and the next ticks *hold*
- *   (conceal without skipping a counter) until the buffer reaches the new target.
- *   Every `shrinkAfter` ticks without a late frame the target drops by one frame
- *   (not below `minTarget`); when the buffer's low-water mark over the last window
- *   stays two frames above target, one frame is skipped to bring the delay down.
+ *   decoder here fades the last frame out, then plays silence). With later frames
+ *   buffered up to the target, its counter is skipped; if it arrives later it is
+ *   `late` and dropped. With nothing buffered at all it is a *hold* instead: the
+ *   frame is late rather than lost (the next frame is not there either), so the
+ *   buffer waits for it, the delay grows by that tick and the frame plays when it
+ *   comes — as NetEq stretches time on an underrun instead of dropping the packet.
+ * - Adaptation (after NetEq's idea, much simplified): each late frame, and each
+ *   frame held for, raises the target by how late it was (up to `maxTarget`) and
+ *   the next ticks *hold* (conceal without skipping a counter) until the buffer
+ *   reaches the new target. Every `shrinkAfter` ticks without a late frame the
+ *   target drops by one frame (not below `minTarget`); when the buffer's low-water
+ *   mark over the last window stays above target, one frame is skipped to bring the
+ *   delay down. (At a steady rate the low-water mark sits one below target — the
+ *   newest frame lands about when the oldest is taken — so a mark above target is
+ *   at least two frames of slack.)
  * - After `idleAfter` consecutive ticks with nothing buffered the stream counts as
  *   paused (mute, push-to-talk released, sender gone): the trailing conceal slots
  *   are not counted as lost, and the next frame primes again from its own counter.
@@ -38,7 +45,7 @@ export type Slot =
 export type PushResult = 'accepted' | 'duplicate' | 'late' | 'resync';
 
 export interface JitterBufferOptions {
-  /** Start-up target delay in frames. Default 3 (60 ms). */
+  /** Start-up target delay in frames. Default 2 (40 ms). */
   readonly initialTarget?: number;
   /** Default 2 (40 ms). */
   readonly minTarget?: number;
@@ -95,6 +102,8 @@ export class JitterBuffer {
   private emptyTicks = 0;
   /** Conceal slots since the last played frame (lost once a later frame plays). */
   private pendingLoss = 0;
+  /** Holds in a row with nothing buffered, waiting for `next` (how late it is, in ticks). */
+  private waited = 0;
   private ticksSinceLate = 0;
   private lowWater = Number.POSITIVE_INFINITY;
   private windowTicks = 0;
@@ -112,7 +121,7 @@ export class JitterBuffer {
   constructor(options: JitterBufferOptions = {}) {
     this.minTarget = checkCount(options.minTarget ?? 2, 'minTarget', 1);
     this.maxTarget = checkCount(options.maxTarget ?? 15, 'maxTarget', this.minTarget);
-    this.initialTarget = checkCount(options.initialTarget ?? 3, 'initialTarget', this.minTarget);
+    this.initialTarget = checkCount(options.initialTarget ?? 2, 'initialTarget', this.minTarget);
     if (this.initialTarget > this.maxTarget)
       throw new RangeError('jitter buffer: initialTarget above maxTarget');
     this.capacity = checkCount(options.capacity ?? 50, 'capacity', this.maxTarget + 1);
@@ -159,6 +168,12 @@ export class JitterBuffer {
       this.counts.duplicates++;
       return 'duplicate';
     }
+    if (counter === this.next && this.waited > 0) {
+      // Held for: as late as the ticks waited, and like a late frame it raises the target.
+      this.ticksSinceLate = 0;
+      this.target = Math.min(this.maxTarget, this.target + this.waited);
+      this.waited = 0;
+    }
     this.frames.set(counter, payload);
     if (counter > this.highest) this.highest = counter;
     this.counts.received++;
@@ -181,12 +196,18 @@ export class JitterBuffer {
         if (++this.emptyTicks >= this.idleAfter) return this.pause();
       }
       this.counts.concealed++;
-      if (depth > 0 && depth < this.target) return { kind: 'conceal', counter: undefined }; // hold: grow the delay
+      if (depth < this.target) {
+        // Hold: grow the delay (to a new target, or waiting for a late frame with nothing buffered).
+        if (this.frames.size === 0) this.waited++;
+        return { kind: 'conceal', counter: undefined };
+      }
+      this.waited = 0;
       this.pendingLoss++;
       this.advance(next, false);
       return { kind: 'conceal', counter: next };
     }
     this.emptyTicks = 0;
+    this.waited = 0;
     this.frames.delete(next);
     this.counts.played++;
     this.counts.lost += this.pendingLoss;
@@ -217,6 +238,7 @@ export class JitterBuffer {
     this.playedRing.fill(-1);
     this.emptyTicks = 0;
     this.pendingLoss = 0;
+    this.waited = 0;
   }
 
   private restart(counter: number): void {
@@ -226,6 +248,7 @@ export class JitterBuffer {
     this.primed = false;
     this.emptyTicks = 0;
     this.pendingLoss = 0;
+    this.waited = 0;
     this.lowWater = Number.POSITIVE_INFINITY;
     this.windowTicks = 0;
   }
@@ -233,6 +256,7 @@ export class JitterBuffer {
   private pause(): Slot {
     this.primed = false;
     this.emptyTicks = 0;
+    this.waited = 0;
     this.pendingLoss = 0; // trailing silence: the sender stopped, nothing was lost
     return { kind: 'idle' };
   }
@@ -252,12 +276,12 @@ export class JitterBuffer {
     this.windowTicks++;
   }
 
-  /** Once per 50-tick window: skip a frame if the buffer never ran below target + 2. */
+  /** Once per 50-tick window: skip a frame if the buffer never ran below target + 1. */
   private shouldSkip(): boolean {
     if (this.windowTicks < 50) return false;
     const slack = this.lowWater - this.target;
     this.lowWater = Number.POSITIVE_INFINITY;
     this.windowTicks = 0;
-    return slack >= 2;
+    return slack >= 1;
   }
 }

@@ -284,7 +284,7 @@ describe('relay voice pipeline', function (this: Suite) {
   });
 
   for (const [label, jitter] of [
-    ['default jitter buffer (start 60 ms, min 40 ms)', {}],
+    ['default jitter buffer (start 40 ms, min 40 ms)', {}],
     ['a 20 ms jitter buffer (initialTarget = minTarget = 1)', { initialTarget: 1, minTarget: 1 }],
   ] as const)
     it(`measures tone onset latency with ${label}, source gain → loopback output (logged, not asserted)`, async () => {
