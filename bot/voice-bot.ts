@@ -49,7 +49,12 @@ import { ServerSession } from '../web/core/server-view.ts';
 import type { ReconnectPolicy } from '../web/net/reconnect.ts';
 import { type BinarySocket, RelayClient } from '../web/net/relay-client.ts';
 import type { SocketLike } from '../web/net/signal-client.ts';
-import { type FrameSecrets, frameSealerFor, SenderFrames } from '../web/voice/relay/frame-keys.ts';
+import {
+  type FrameSecrets,
+  frameSealerFor,
+  SenderFrames,
+  slotSender,
+} from '../web/voice/relay/frame-keys.ts';
 import { BotError } from './errors.ts';
 import { findChannel } from './find-channel.ts';
 import {
@@ -450,20 +455,13 @@ export class VoiceBot {
       this.refuse('SERVER_MUTED');
       return;
     }
-    let sender = this.senders.get(slot);
-    if (sender && sender.userId !== userId) {
-      this.drop(slot); // the slot was given to someone else
-      sender = undefined;
-    }
-    if (!sender) {
-      sender = {
-        userId,
-        frames: new SenderFrames(userId, this.secrets),
-        decoder: undefined,
-        last: undefined,
-      };
-      this.senders.set(slot, sender);
-    }
+    const sender = slotSender(
+      this.senders,
+      slot,
+      userId,
+      () => ({ userId, frames: new SenderFrames(userId, this.secrets), decoder: undefined, last: undefined }),
+      (s) => this.drop(s),
+    );
     let opened: { keyId: number; counter: number; payload: Uint8Array };
     try {
       opened = sender.frames.open(frame);

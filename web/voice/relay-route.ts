@@ -16,7 +16,7 @@ import type { Observable } from '../core/model.ts';
 import { VoiceError } from './errors.ts';
 import { SenderPlayback, type SenderStats } from './relay/decoder.ts';
 import { RelayEncoder } from './relay/encoder.ts';
-import { type FrameSecrets, frameSealerFor, SenderFrames } from './relay/frame-keys.ts';
+import { type FrameSecrets, frameSealerFor, SenderFrames, slotSender } from './relay/frame-keys.ts';
 import type { JitterBufferOptions } from './relay/jitter-buffer.ts';
 import type { VoicePeer } from './voice-mesh.ts';
 
@@ -187,22 +187,22 @@ export class RelayRoute {
       this.refuse('UNKNOWN_KEY');
       return;
     }
-    let sender = this.senders.get(slot);
-    if (sender && sender.userId !== userId) {
-      this.drop(slot); // the slot was given to someone else
-      sender = undefined;
-    }
-    if (!sender) {
-      const node = this.context.createGain();
-      sender = {
-        userId,
-        frames: new SenderFrames(userId, this.secrets),
-        playback: new SenderPlayback(this.context, node, 1, jitter),
-        node,
-      };
-      this.senders.set(slot, sender);
-      this.sink.addNode({ peerId: relayPeerId(slot), userId }, node);
-    }
+    const sender = slotSender(
+      this.senders,
+      slot,
+      userId,
+      () => {
+        const node = this.context.createGain();
+        this.sink.addNode({ peerId: relayPeerId(slot), userId }, node);
+        return {
+          userId,
+          frames: new SenderFrames(userId, this.secrets),
+          playback: new SenderPlayback(this.context, node, 1, jitter),
+          node,
+        };
+      },
+      (s) => this.drop(s),
+    );
     let opened: { keyId: number; counter: number; payload: Uint8Array };
     try {
       opened = sender.frames.open(frame);

@@ -90,3 +90,22 @@ export class SenderFrames {
     throw new CryptoError('UNKNOWN_KEY', `no key of ${this.userId} opens key id ${keyId}`);
   }
 }
+
+/**
+ * The state kept for the sender in a relay slot, made by `make` on its first frame;
+ * a slot the relay has given to another user (after GONE) is dropped and starts over.
+ */
+export function slotSender<T extends { readonly userId: string }>(
+  senders: Map<number, T>,
+  slot: number,
+  userId: string,
+  make: () => T,
+  drop: (slot: number) => void,
+): T {
+  const held = senders.get(slot);
+  if (held?.userId === userId) return held;
+  if (held) drop(slot);
+  const made = make();
+  senders.set(slot, made);
+  return made;
+}
