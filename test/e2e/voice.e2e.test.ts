@@ -13,7 +13,9 @@
  *  5. Carol sets Alice to 200 % and then 25 %: what Carol plays of Alice follows.
  *  6. Alice shares her screen: Bob and Carol get a video tile of it.
  *  7. Alice leaves: her microphone is released, and she is gone from the others' calls.
- *  8. With "hide my IP" (TURN only), two fresh members talk through coturn started by
+ *  8. Alice comes back: she hears both others again, and both hear her (a rejoin
+ *     on the same page, whose text chat kept the channel's mesh room).
+ *  9. With "hide my IP" (TURN only), two fresh members talk through coturn started by
  *     the test with credentials the server mints: the selected pair is a relay pair.
  *     Skipped, saying why, when coturn is not installed.
  *
@@ -277,7 +279,33 @@ describe('voice channels, three people with tones, end to end', { timeout: 240_0
       }, STEP_TIMEOUT_MS);
   });
 
-  it('8. with "hide my IP", two members talk through coturn (relay ⇄ relay)', {
+  it('8. Alice comes back: she hears both others again, and both hear her 440 Hz', async () => {
+    await enterVoice(pages.alice, lounge);
+    const everyone = Object.keys(TONES) as Name[];
+    for (const listener of everyone)
+      for (const speaker of everyone.filter((n) => n !== listener && (n === 'alice' || listener === 'alice')))
+        await eventually(async () => {
+          const got = await received(pages[listener], ids[speaker]);
+          assert.ok(got, `${listener} has ${speaker} in the call again after Alice rejoined`);
+          const tone = strongestTone(got.samples, got.rate, CANDIDATES);
+          assert.equal(
+            tone,
+            TONES[speaker],
+            `${listener} should hear ${speaker}'s ${TONES[speaker]} Hz, got ${tone}`,
+          );
+        }, CALL_BOUND_MS);
+    for (const name of everyone) {
+      const others = everyone.filter((n) => n !== name).map((n) => ids[n]);
+      const peers = await peersOf(pages[name]);
+      assert.deepEqual(
+        peers.map((p) => p.userId).sort(),
+        [...others].sort(),
+        `${name} has each other member in the call once, no stale entry from before the rejoin`,
+      );
+    }
+  });
+
+  it('9. with "hide my IP", two members talk through coturn (relay ⇄ relay)', {
     skip: coturnMissing(),
   }, async () => {
     const hidden: Page[] = [];

@@ -18,6 +18,7 @@ import type { ReconnectPolicy } from '../net/reconnect.ts';
 import { type BinarySocket, RelayClient } from '../net/relay-client.ts';
 import type { ConnectOptions, SocketFactory, Welcome } from '../net/signal-client.ts';
 import type { VoiceSession } from '../voice/voice-session.ts';
+import { callRoster } from './call-roster.ts';
 import { ChannelTree } from './channel-tree.ts';
 import { Conversation } from './conversation.ts';
 import { ConversationMeshes, type JoinMesh } from './conversation-mesh.ts';
@@ -392,11 +393,14 @@ export class ServerSession implements ServerView {
     const { identity } = this.options;
     return new VoiceCall({
       join: (o) =>
-        join({
-          ...o,
-          connection: this.conn,
-          identity: { signer: identity.signer, publicKey: identity.publicKey },
-        }),
+        callRoster(
+          join({
+            ...o,
+            connection: this.conn,
+            identity: { signer: identity.signer, publicKey: identity.publicKey },
+          }),
+          { log: this.options.log },
+        ),
       engine: engine(),
       request: (type, fields) => this.conn.request(type, fields),
       ice: this.ice,

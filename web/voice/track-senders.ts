@@ -66,24 +66,35 @@ export class TrackSenders {
       queue: Promise.resolve(),
     };
     this.entries.set(peer.peerId, entry);
-    const track = this.source;
+    // A fresh track object for each addition: trystero pairs an added track with the
+    // far side's track event by a key per local track object, and the far side keeps
+    // what it received under that key for the life of the connection. The same track
+    // added again (the peer rejoined the call, or the call came back from the relay)
+    // would be handed over as the old, dead remote track, and the live one dropped.
+    // The carrier is disabled (silence, never the microphone) and replaced by the
+    // desired track as soon as the sender exists.
+    const carrier = this.source.clone();
+    carrier.enabled = false;
     try {
       await Promise.all(
-        this.mesh.addTrack(track, this.stream, { target: peer.peerId, metadata: this.metadata }),
+        this.mesh.addTrack(carrier, this.stream, { target: peer.peerId, metadata: this.metadata }),
       );
     } catch (error) {
+      carrier.stop();
       console.warn(`tincan voice: could not add a track for ${peer.peerId}`, error);
       if (this.entries.get(peer.peerId) === entry) this.entries.delete(peer.peerId);
       return;
     }
-    entry.sender = peer.connection.getSenders().find((s) => s.track === track);
+    entry.sender = peer.connection.getSenders().find((s) => s.track === carrier);
     if (!entry.sender) {
+      carrier.stop();
       console.warn(`tincan voice: the mesh added no sender for ${peer.peerId}`);
       if (this.entries.get(peer.peerId) === entry) this.entries.delete(peer.peerId);
       return;
     }
     if (entry.removed || this.closed) this.detach(entry);
     else await this.sync(entry);
+    carrier.stop();
   }
 
   /** Stops sending to one peer (it left): the sender is removed if the connection lives on. */
@@ -141,12 +152,20 @@ export class TrackSenders {
       if (sender.track !== want) await sender.replaceTrack(want);
       if (entry.appliedBitrate !== this.maxBitrate) {
         const wanted = this.maxBitrate;
-        const parameters = sender.getParameters();
-        for (const encoding of parameters.encodings) {
-          if (wanted === undefined) delete encoding.maxBitrate;
-          else encoding.maxBitrate = wanted;
-        }
-        await sender.setParameters(parameters);
+        const apply = () => {
+          const parameters = sender.getParameters();
+          for (const encoding of parameters.encodings) {
+            if (wanted === undefined) delete encoding.maxBitrate;
+            else encoding.maxBitrate = wanted;
+          }
+          return sender.setParameters(parameters);
+        };
+        // A negotiation that lands between reading and setting changes the encodings
+        // (InvalidModificationError): read them again once.
+        await apply().catch((error: unknown) => {
+          if (error instanceof DOMException && error.name === 'InvalidModificationError') return apply();
+          throw error;
+        });
         entry.appliedBitrate = wanted;
       }
     });
