@@ -16,6 +16,12 @@ const tick = () => new Promise((r) => setTimeout(r, 5));
 
 class Room {
   readonly joins = new Set<(peer: MeshPeer) => void>();
+  readonly trackListeners = new Set<Parameters<RoomMesh['onPeerTrack']>[0]>();
+  /** What each peer's connection reports of its transceivers. */
+  readonly transceivers = new Map<
+    string,
+    { receiver: { track: MediaStreamTrack }; currentDirection: string }[]
+  >();
   readonly leaves = new Set<(peer: MeshPeer) => void>();
   readonly present = new Map<string, MeshPeer>();
   readonly added: { track: string; target: unknown }[] = [];
@@ -38,7 +44,7 @@ class Room {
       peers: () => [...this.present.values()],
       onPeerJoin: on(this.joins),
       onPeerLeave: on(this.leaves),
-      onPeerTrack: () => () => undefined,
+      onPeerTrack: on(this.trackListeners),
       addTrack: (track, _stream, options) => {
         this.added.push({ track: track.id, target: options?.target });
         return [];
@@ -65,9 +71,21 @@ class Room {
 
   /** `other` becomes a verified peer of this room. */
   see(other: Room): void {
-    const peer = { peerId: other.peerId, userId: `user-${other.peerId}` } as MeshPeer;
+    const transceivers = this.transceivers.get(other.peerId) ?? [];
+    this.transceivers.set(other.peerId, transceivers);
+    const connection = { getTransceivers: () => transceivers } as unknown as RTCPeerConnection;
+    const peer = { peerId: other.peerId, userId: `user-${other.peerId}`, connection } as MeshPeer;
     this.present.set(other.peerId, peer);
     for (const l of [...this.joins]) l(peer);
+  }
+
+  /** A track from `peerId` arrives (trystero's onPeerTrack), on a transceiver now `direction`. */
+  track(peerId: string, id: string, direction: string): MediaStreamTrack {
+    const track = { id, readyState: 'live' } as MediaStreamTrack;
+    this.transceivers.get(peerId)!.push({ receiver: { track }, currentDirection: direction });
+    const peer = this.present.get(peerId)!;
+    for (const l of [...this.trackListeners]) l(track, {} as MediaStream, peer, { tincan: 'voice' });
+    return track;
   }
 
   lose(peerId: string): void {
@@ -224,6 +242,28 @@ describe('call roster', () => {
     assert.deepEqual(seenA, ['join b', 'leave b', 'join b'], 'A has B in the call again');
     assert.deepEqual(seenB, ['join a'], 'B, whose link never dropped, keeps A without a second join');
     assert.deepEqual([ids(callA), ids(callB)], [['b'], ['a']], 'both list each other');
+  });
+
+  it('a track still coming in from a peer is handed to my next call when the peer joins it; a stopped one is not', async () => {
+    const rooms = new Rooms();
+    const [a, b] = [rooms.room('a'), rooms.room('b')];
+    rooms.link(a, b);
+    const first = callRoster(a.mesh());
+    callRoster(b.mesh());
+    await tick();
+    a.track('b', 'voice-still-sending', 'recvonly'); // B never saw me leave, and kept sending
+    a.track('b', 'voice-removed', 'inactive'); // a sender B removed
+    await first.leave();
+    const second = callRoster(a.mesh());
+    const got: string[] = [];
+    second.onPeerTrack((track) => got.push(track.id));
+    await tick();
+    assert.deepEqual(ids(second), ['b'], 'B is in my new call');
+    assert.deepEqual(
+      got,
+      ['voice-still-sending'],
+      'the live track is replayed to the new call, the inactive one not',
+    );
   });
 
   it('a call that ended hears nothing more, and the next call on the room takes over', async () => {

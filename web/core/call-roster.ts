@@ -13,8 +13,14 @@
  * a peer join once I have its greeting, and leave on its goodbye, on a greeting under
  * a new id (a rejoin: it leaves and joins again, so senders are added anew), or when
  * the room loses it.
+ *
+ * A peer's track may also outlive a call of mine: its sender kept sending into the
+ * same transceiver (it never saw me leave), so no new track event comes when I am
+ * back. Each roster therefore records the labelled tracks it sees per connection,
+ * and when a peer joins the call, replays those still being received
+ * (`currentDirection` receiving, track live) to the engine.
  */
-import type { MessageAction } from '@trystero-p2p/core';
+import type { JsonValue, MessageAction } from '@trystero-p2p/core';
 import type { Mesh, MeshPeer } from '../net/mesh.ts';
 import type { VoiceMediaOptions } from '../voice/voice-mesh.ts';
 import type { CallMesh } from './voice-call.ts';
@@ -37,6 +43,27 @@ export type RoomMesh = Pick<
 >;
 
 type TrackListener = Parameters<Mesh['onPeerTrack']>[0];
+type Seen = { track: MediaStreamTrack; stream: MediaStream; metadata: JsonValue | undefined };
+
+/** Tracks each connection delivered, by track id, across the rosters of its room. */
+const seenTracks = new WeakMap<RTCPeerConnection, Map<string, Seen>>();
+
+/** The tracks `connection` delivered that are still coming in now. */
+function receiving(connection: RTCPeerConnection): Seen[] {
+  const seen = seenTracks.get(connection);
+  if (!seen) return [];
+  const live: Seen[] = [];
+  for (const [id, s] of seen) {
+    if (s.track.readyState === 'ended') {
+      seen.delete(id);
+      continue;
+    }
+    const transceiver = connection.getTransceivers?.().find((t) => t.receiver.track === s.track);
+    const direction = transceiver?.currentDirection;
+    if (direction === 'recvonly' || direction === 'sendrecv') live.push(s);
+  }
+  return live;
+}
 
 function isGreeting(data: unknown): data is Greeting {
   if (typeof data !== 'object' || data === null) return false;
@@ -105,6 +132,7 @@ export function callRoster(
       inCall.set(peerId, { peer, call: data.call });
       if (data.seen !== me) greet(peerId); // before the join, so my answer precedes my tracks
       emit(joins, peer);
+      for (const s of receiving(peer.connection)) emit(tracks, s.track, s.stream, peer, s.metadata);
     } else if (data.seen !== me) greet(peerId);
   };
   action.onMessage = onMessage;
@@ -118,6 +146,11 @@ export function callRoster(
     room.onPeerTrack((track, stream, peer, metadata) => {
       // A peer's tracks to me follow its answer to my greeting, so a peer sending
       // is in my call; tracks from the room's other features pass through unlabelled.
+      if (peer.connection) {
+        let seen = seenTracks.get(peer.connection);
+        if (!seen) seenTracks.set(peer.connection, (seen = new Map()));
+        seen.set(track.id, { track, stream, metadata });
+      }
       emit(tracks, track, stream, peer, metadata);
     }),
   ];

@@ -31,11 +31,11 @@ export class SwitchableMesh implements VoiceMesh {
   /** Puts `mesh` (or none) behind: the old one's peers leave, the new one's join. */
   use(mesh: VoiceMesh | undefined): void {
     if (mesh === this.current) return;
-    const old = this.current;
+    const leaving = this.peers(); // the old mesh's, before it is swapped out
     for (const off of this.off) off();
     this.off = [];
     this.current = mesh;
-    if (old) for (const peer of this.peers()) for (const l of [...this.leaves]) l(peer);
+    for (const peer of leaving) for (const l of [...this.leaves]) l(peer);
     this.forgotten.clear();
     if (!mesh) return;
     this.off.push(
