@@ -6,11 +6,15 @@ import {
   encodeRelay,
   MAX_FRAME_BYTES,
   mintRelayTicket,
+  mintSilenceNotice,
+  NOTICE_LENGTH,
+  NOTICE_TTL_MS,
   parseClientRelayMessage,
   parseServerRelayMessage,
   RELAY_TYPE,
   verifyRelayTicket,
   verifyRelayTicketAsync,
+  verifySilenceNotice,
 } from './relay.ts';
 
 const server = identityFromSecretKey(new Uint8Array(32).fill(7));
@@ -105,6 +109,46 @@ describe('relay ticket', () => {
   });
 });
 
+describe('relay silence notice', () => {
+  const at = 1_800_000_000_123;
+  const notice = mintSilenceNotice(server.secretKey, { user: user.publicKey, silenced: true, issuedAt: at });
+
+  it('round-trips the user, the flag and the millisecond it was issued', async () => {
+    equal(notice.length, NOTICE_LENGTH, 'fixed length');
+    const r = await verifySilenceNotice(notice, server.publicKey, at + 1000);
+    ok(r.ok, `a fresh notice verifies: ${JSON.stringify(r)}`);
+    deepEqual(r.notice, { user: user.publicKey, silenced: true, issuedAt: at }, 'fields come back');
+    const lifted = mintSilenceNotice(server.secretKey, {
+      user: user.publicKey,
+      silenced: false,
+      issuedAt: at + 1,
+    });
+    const l = await verifySilenceNotice(lifted, server.publicKey, at + 1000);
+    ok(l.ok && !l.notice.silenced && l.notice.issuedAt === at + 1, 'an unmute notice says silenced false');
+  });
+
+  it('refuses a notice tampered anywhere, from another key, expired, from the future, or of the wrong length', async () => {
+    for (const [i, bad] of flipEachByte(notice)) {
+      const r = await verifySilenceNotice(bad, server.publicKey, at);
+      ok(!r.ok, `a notice with byte ${i} flipped is refused`);
+    }
+    const other = generateIdentity();
+    const forged = mintSilenceNotice(other.secretKey, { user: user.publicKey, silenced: true, issuedAt: at });
+    const f = await verifySilenceNotice(forged, server.publicKey, at);
+    equal(f.ok ? 'ok' : f.code, 'BAD_SIGNATURE', 'signed by another key');
+    const old = await verifySilenceNotice(notice, server.publicKey, at + NOTICE_TTL_MS);
+    equal(old.ok ? 'ok' : old.code, 'EXPIRED', 'past its lifetime');
+    const early = await verifySilenceNotice(notice, server.publicKey, at - 120_000);
+    equal(early.ok ? 'ok' : early.code, 'BAD_TICKET', 'issued two minutes in the future');
+    const short = await verifySilenceNotice(notice.subarray(1), server.publicKey, at);
+    equal(short.ok ? 'ok' : short.code, 'BAD_TICKET', 'a byte short');
+    throwsCode(
+      () => mintSilenceNotice(server.secretKey, { user: user.publicKey, silenced: true, issuedAt: -1 }),
+      'BAD_INPUT',
+    );
+  });
+});
+
 describe('relay wire', () => {
   it('encodes FORWARD to the golden bytes', () => {
     equal(toHex(encodeRelay.forward(258, 0x01020304, new Uint8Array([0xde, 0xad]))), '04010201020304dead');
@@ -117,6 +161,7 @@ describe('relay wire', () => {
       [encodeRelay.frame(new Uint8Array([1, 2, 3])), { type: 'frame', frame: new Uint8Array([1, 2, 3]) }],
       [encodeRelay.leave(), { type: 'leave' }],
       [encodeRelay.listen(false), { type: 'listen', listening: false }],
+      [encodeRelay.ping(0xfffffffe), { type: 'ping', nonce: 0xfffffffe }],
       [
         encodeRelay.signal({ kind: 'offer', sdp: 'v=0' }),
         { type: 'signal', signal: { kind: 'offer', sdp: 'v=0' } },
@@ -140,6 +185,7 @@ describe('relay wire', () => {
       [encodeRelay.peer(3, user.publicKey), { type: 'peer', slot: 3, user: user.publicKey }],
       [encodeRelay.gone(3), { type: 'gone', slot: 3 }],
       [encodeRelay.error('RATE_LIMITED'), { type: 'error', code: 'RATE_LIMITED' }],
+      [encodeRelay.pong(42), { type: 'pong', nonce: 42 }],
       [
         encodeRelay.signal({ kind: 'answer', sdp: 'v=0' }),
         { type: 'signal', signal: { kind: 'answer', sdp: 'v=0' } },
@@ -162,6 +208,8 @@ describe('relay wire', () => {
     equal(code(new Uint8Array([RELAY_TYPE.LEAVE, 0])), 'BAD_MESSAGE', 'leave with a body');
     equal(code(new Uint8Array([RELAY_TYPE.LISTEN, 2])), 'BAD_MESSAGE', 'listen 2');
     equal(code(new Uint8Array([RELAY_TYPE.LISTEN])), 'BAD_MESSAGE', 'listen without a byte');
+    equal(code(new Uint8Array([RELAY_TYPE.PING, 1, 2, 3])), 'BAD_MESSAGE', 'ping with a short nonce');
+    equal(code(new Uint8Array([RELAY_TYPE.PING, 1, 2, 3, 4, 5])), 'BAD_MESSAGE', 'ping with a long nonce');
     equal(code(new Uint8Array([RELAY_TYPE.SIGNAL, 0xff])), 'BAD_MESSAGE', 'signal not UTF-8');
     equal(code(new Uint8Array([RELAY_TYPE.SIGNAL, ...utf8('{"kind":"x"}')])), 'BAD_MESSAGE', 'bad kind');
     equal(

@@ -9,6 +9,18 @@
  *            ‖ ticket id (16 random) ‖ signature (64)
  *   signature = ECDSA P-256 over encodeStatement('tincan/relay-ticket/v1', [bytes before it])
  *
+ * Silence notice (a server mute given or lifted mid-call, signed by the signal server;
+ * any member's client hands it to the relay, which applies it to the user's live
+ * connections at once, and to admissions while the notice lasts):
+ *
+ *   notice = 0x01 (version) ‖ flags (u8: 0x01 silenced) ‖ user (33) ‖ issuedAt (u64 BE, unix ms)
+ *            ‖ signature (64)
+ *   signature = ECDSA P-256 over encodeStatement('tincan/relay-notice/v1', [bytes before it])
+ *
+ * A notice is good for `NOTICE_TTL_MS` from `issuedAt` (longer than a ticket lives, so
+ * every ticket minted before the mute has expired by then); a newer notice for the
+ * same user supersedes an older one, so an old notice replayed changes nothing.
+ *
  * Wire (each WebSocket binary message or data-channel message is one of these):
  *
  *   HELLO     0x01 ‖ ticket                                  client → relay
@@ -22,6 +34,9 @@
  *   SIGNAL    0x09 ‖ UTF-8 JSON {kind:'offer'|'answer', sdp} | {kind:'candidate', candidate, mid}
  *                                                            both ways, after JOINED
  *   LISTEN    0x0a ‖ listening (u8: 0 or 1)                  client → relay (deafen)
+ *   NOTICE    0x0d ‖ silence notice                          client → relay
+ *   PING      0x0b ‖ nonce (u32)                             client → relay, on the voice transport
+ *   PONG      0x0c ‖ nonce (u32)                             relay → client, on the transport the ping took
  *
  * The frame is opaque to the relay (crypto/frame.ts seals it on the sender's
  * device); `seq` is the relay's per-sender counter, so receivers see loss as gaps.
@@ -66,6 +81,9 @@ export const RELAY_TYPE = {
   ERROR: 0x08,
   SIGNAL: 0x09,
   LISTEN: 0x0a,
+  PING: 0x0b,
+  PONG: 0x0c,
+  NOTICE: 0x0d,
 } as const;
 
 // ---- tickets -------------------------------------------------------------------
@@ -192,6 +210,73 @@ export function sameTicket(a: RelayTicket, b: RelayTicket): boolean {
   return equalBytes(a.id, b.id);
 }
 
+// ---- silence notices -------------------------------------------------------------
+
+const NOTICE_CONTEXT = 'tincan/relay-notice/v1';
+const NOTICE_VERSION = 1;
+const FLAG_SILENCED = 0x01;
+export const NOTICE_LENGTH = 2 + PUBLIC_KEY_LENGTH + 8 + SIGNATURE_LENGTH;
+/** How long a notice counts: past any ticket minted before it (RELAY_TICKET_TTL_SECONDS is 300). */
+export const NOTICE_TTL_MS = 600_000;
+
+export interface SilenceNotice {
+  readonly user: Uint8Array;
+  readonly silenced: boolean;
+  /** Unix ms; orders the notices of one user. */
+  readonly issuedAt: number;
+}
+
+export type NoticeResult =
+  | { readonly ok: true; readonly notice: SilenceNotice }
+  | { readonly ok: false; readonly code: TicketErrorCode; readonly message: string };
+
+const u64 = (n: number) => concat(u32(Math.floor(n / 0x1_0000_0000)), u32(n >>> 0));
+
+/** Signs a silence notice with the server's raw secret key. Throws BAD_INPUT on a bad user or time. */
+export function mintSilenceNotice(serverSecretKey: Uint8Array, notice: SilenceNotice): Uint8Array {
+  assertPublicKey(notice.user, 'user');
+  if (!Number.isSafeInteger(notice.issuedAt) || notice.issuedAt < 0)
+    throw new CryptoError('BAD_INPUT', 'issuedAt must be unix ms');
+  const signed = concat(
+    new Uint8Array([NOTICE_VERSION, notice.silenced ? FLAG_SILENCED : 0]),
+    notice.user,
+    u64(notice.issuedAt),
+  );
+  return concat(signed, signStatementSync(serverSecretKey, NOTICE_CONTEXT, [signed]));
+}
+
+/**
+ * Checks a notice: its format (`BAD_TICKET`), the server's signature
+ * (`BAD_SIGNATURE`), then its age (`EXPIRED` from `NOTICE_TTL_MS` after issue; one
+ * from further than a minute ahead is refused as `BAD_TICKET`). Never throws on input.
+ */
+export async function verifySilenceNotice(
+  bytes: Uint8Array,
+  serverPublicKey: Uint8Array,
+  nowMs: number,
+): Promise<NoticeResult> {
+  const bad = (message: string): NoticeResult => ({ ok: false, code: 'BAD_TICKET', message });
+  if (!(bytes instanceof Uint8Array) || bytes.length !== NOTICE_LENGTH) return bad('notice length');
+  if (bytes[0] !== NOTICE_VERSION) return bad(`notice version ${bytes[0]}`);
+  if ((bytes[1]! & ~FLAG_SILENCED) !== 0) return bad('unknown notice flags');
+  const user = copy(bytes, 2, 2 + PUBLIC_KEY_LENGTH);
+  try {
+    assertPublicKey(user, 'user');
+  } catch {
+    return bad('notice user is not a P-256 key');
+  }
+  const at = 2 + PUBLIC_KEY_LENGTH;
+  const issuedAt = readU32(bytes, at) * 0x1_0000_0000 + readU32(bytes, at + 4);
+  const signedEnd = bytes.length - SIGNATURE_LENGTH;
+  const valid = await verifyStatementAsync(serverPublicKey, bytes.subarray(signedEnd), NOTICE_CONTEXT, [
+    bytes.subarray(0, signedEnd),
+  ]);
+  if (!valid) return { ok: false, code: 'BAD_SIGNATURE', message: 'notice is not signed by this server' };
+  if (nowMs >= issuedAt + NOTICE_TTL_MS) return { ok: false, code: 'EXPIRED', message: 'notice has expired' };
+  if (issuedAt > nowMs + 60_000) return bad('notice issued in the future');
+  return { ok: true, notice: { user, silenced: (bytes[1]! & FLAG_SILENCED) !== 0, issuedAt } };
+}
+
 // ---- wire messages ---------------------------------------------------------------
 
 const signalPayload = tagged('kind', {
@@ -210,7 +295,9 @@ export type ClientRelayMessage =
   | { readonly type: 'frame'; readonly frame: Uint8Array }
   | { readonly type: 'leave' }
   | { readonly type: 'signal'; readonly signal: RelaySignal }
-  | { readonly type: 'listen'; readonly listening: boolean };
+  | { readonly type: 'listen'; readonly listening: boolean }
+  | { readonly type: 'ping'; readonly nonce: number }
+  | { readonly type: 'notice'; readonly notice: Uint8Array };
 
 export type ServerRelayMessage =
   | { readonly type: 'joined'; readonly slot: number }
@@ -218,7 +305,8 @@ export type ServerRelayMessage =
   | { readonly type: 'peer'; readonly slot: number; readonly user: Uint8Array }
   | { readonly type: 'gone'; readonly slot: number }
   | { readonly type: 'error'; readonly code: ErrorCode }
-  | { readonly type: 'signal'; readonly signal: RelaySignal };
+  | { readonly type: 'signal'; readonly signal: RelaySignal }
+  | { readonly type: 'pong'; readonly nonce: number };
 
 export interface RelayWireError {
   readonly type: 'invalid';
@@ -271,6 +359,12 @@ export function parseClientRelayMessage(bytes: Uint8Array): ClientRelayMessage |
     case RELAY_TYPE.LISTEN:
       if (body.length !== 1 || body[0]! > 1) return invalid('listen takes one byte, 0 or 1');
       return { type: 'listen', listening: body[0] === 1 };
+    case RELAY_TYPE.NOTICE:
+      return body.length === NOTICE_LENGTH ? { type: 'notice', notice: body } : invalid('notice length');
+    case RELAY_TYPE.PING:
+      return body.length === 4
+        ? { type: 'ping', nonce: readU32(body, 0) }
+        : invalid('ping takes a u32 nonce');
     default:
       return invalid(`unknown client message type ${bytes[0]}`);
   }
@@ -307,6 +401,10 @@ export function parseServerRelayMessage(bytes: Uint8Array): ServerRelayMessage |
       const signal = parseSignal(body);
       return 'type' in signal ? signal : { type: 'signal', signal };
     }
+    case RELAY_TYPE.PONG:
+      return body.length === 4
+        ? { type: 'pong', nonce: readU32(body, 0) }
+        : invalid('pong takes a u32 nonce');
     default:
       return invalid(`unknown relay message type ${bytes[0]}`);
   }
@@ -336,4 +434,7 @@ export const encodeRelay = {
   error: (code: ErrorCode) => concat(new Uint8Array([RELAY_TYPE.ERROR]), utf8(code)),
   signal: (signal: RelaySignal) => concat(new Uint8Array([RELAY_TYPE.SIGNAL]), utf8(JSON.stringify(signal))),
   listen: (listening: boolean) => new Uint8Array([RELAY_TYPE.LISTEN, listening ? 1 : 0]),
+  notice: (notice: Uint8Array) => concat(new Uint8Array([RELAY_TYPE.NOTICE]), notice),
+  ping: (nonce: number) => concat(new Uint8Array([RELAY_TYPE.PING]), u32(nonce >>> 0)),
+  pong: (nonce: number) => concat(new Uint8Array([RELAY_TYPE.PONG]), u32(nonce >>> 0)),
 };

@@ -1,7 +1,13 @@
 /** The relay on real sockets (127.0.0.1): fan-out over WebSocket and data channel, admission, bad input, shedding. */
 import assert from 'node:assert/strict';
 import { generateIdentity } from '../crypto/identity.ts';
-import { encodeRelay, MAX_FRAME_BYTES, mintRelayTicket, RELAY_TYPE } from '../protocol/relay.ts';
+import {
+  encodeRelay,
+  MAX_FRAME_BYTES,
+  mintRelayTicket,
+  mintSilenceNotice,
+  RELAY_TYPE,
+} from '../protocol/relay.ts';
 import { type StandaloneRelay, startRelay } from './server.ts';
 import { RelayTestClient } from './test-client.ts';
 
@@ -107,6 +113,40 @@ describe('relay server', () => {
     assert.equal(speaker.received.length, 0, 'nothing from the listen-only member reached the speaker');
   });
 
+  it('takes a signed silence notice mid-call: the member is refused at once, on every connection and the next, until a newer notice lifts it', async () => {
+    const muted = generateIdentity();
+    const speaker = await RelayTestClient.connect(relay.url, ticketFor(muted, 'notices'));
+    clients.push(speaker);
+    const listener = await join('notices');
+    const notice = (silenced: boolean, issuedAt: number, key = serverKey) =>
+      encodeRelay.notice(mintSilenceNotice(key.secretKey, { user: muted.publicKey, silenced, issuedAt }));
+    const heard = () => listener.received.filter((r) => r.slot === speaker.slot).length;
+    speaker.sendFrame(frame(1));
+    await listener.until(() => heard() === 1, 2000, 'the speaker heard before the mute');
+    const t0 = Date.now();
+    listener.send(notice(true, t0)); // a listener hands it over; the muted member need not
+    await new Promise((r) => setTimeout(r, 100));
+    speaker.sendFrame(frame(2));
+    await speaker.until(() => speaker.errors.includes('NOT_ALLOWED'), 2000, 'NOT_ALLOWED once noticed');
+    const again = await RelayTestClient.connect(relay.url, ticketFor(muted, 'notices')); // a may-speak ticket from before
+    clients.push(again);
+    again.sendFrame(frame(3));
+    await again.until(() => again.errors.includes('NOT_ALLOWED'), 2000, 'a new connection is silenced too');
+    assert.equal(heard(), 1, 'nothing after the notice reached the listener');
+
+    listener.send(notice(false, t0 + 1));
+    await new Promise((r) => setTimeout(r, 150));
+    listener.send(notice(true, t0)); // the old mute replayed after the unmute
+    listener.send(notice(true, t0 + 2, generateIdentity())); // a forged one
+    await listener.until(
+      () => listener.errors.includes('AUTH_FAILED'),
+      2000,
+      'AUTH_FAILED for a forged notice',
+    );
+    speaker.sendFrame(frame(4));
+    await listener.until(() => heard() === 2, 2000, 'the speaker is heard again after the unmute');
+  });
+
   it('refuses forged, expired and malformed tickets with AUTH_FAILED and close 4401', async () => {
     const before = relay.relay.rejectionCount('AUTH_FAILED', 'BAD_SIGNATURE');
     const forged = await RelayTestClient.raw(
@@ -171,6 +211,42 @@ describe('relay server', () => {
       'every good frame to arrive',
     );
     assert.ok(good > 10, 'the good stream ran through the abuse');
+  });
+
+  it('answers PING with PONG on the transport the ping took, and refuses a ping flood', async () => {
+    const onSocket = await join('pings');
+    onSocket.ping(0xfffffff0);
+    await onSocket.until(() => onSocket.pongs.length === 1, 2000, 'a pong over the socket');
+    assert.deepEqual(
+      onSocket.pongs,
+      [{ nonce: 0xfffffff0, via: 'ws' }],
+      'the nonce comes back on the socket',
+    );
+    const onChannel = await join('pings');
+    await onChannel.openDataChannel();
+    onChannel.ping(7);
+    await onChannel.until(() => onChannel.pongs.length === 1, 2000, 'a pong over the data channel');
+    assert.deepEqual(
+      onChannel.pongs,
+      [{ nonce: 7, via: 'dc' }],
+      'a ping on the data channel is answered there',
+    );
+    onSocket.send(new Uint8Array([RELAY_TYPE.PING, 1, 2]));
+    await onSocket.until(() => onSocket.errors.includes('BAD_MESSAGE'), 2000, 'BAD_MESSAGE for a short ping');
+    await new Promise((r) => setTimeout(r, 120)); // errors are sent at most every 100 ms
+    for (let i = 0; i < 50; i++) onSocket.ping(i);
+    await onSocket.until(
+      () => onSocket.errors.includes('RATE_LIMITED'),
+      2000,
+      'RATE_LIMITED for a ping flood',
+    );
+    const answered = onSocket.pongs.length - 1;
+    assert.ok(answered <= 6, `about the burst of pings is answered, not all 50 (${answered})`);
+    assert.equal(
+      onSocket.closeCode,
+      undefined,
+      'a ping flood costs strikes, it does not by itself end the call',
+    );
   });
 
   it('refuses a socket past the per-IP cap with TOO_MANY_CONNECTIONS and close 4430, counted, until one leaves', async () => {

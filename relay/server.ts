@@ -11,6 +11,10 @@
  * a bad HELLO, and a sender that keeps sending what is refused or more than its
  * token bucket allows, is closed with the error's 4xxx code. One address may hold at
  * most `maxConnectionsPerIp` sockets at once; more are refused TOO_MANY_CONNECTIONS.
+ * PING is answered with PONG on the transport it came by (the client's RTT figure).
+ * NOTICE carries a server-signed silence notice (a mute given or lifted mid-call):
+ * the only user state kept beyond tickets is the newest notice per user, until it
+ * expires.
  */
 
 import { createServer, type IncomingMessage, type Server } from 'node:http';
@@ -22,13 +26,18 @@ import {
   type ClientRelayMessage,
   encodeRelay,
   MAX_RELAY_MESSAGE,
+  NOTICE_TTL_MS,
   parseClientRelayMessage,
   type RelaySignal,
   verifyRelayTicketAsync,
+  verifySilenceNotice,
 } from '../protocol/relay.ts';
 import { listen } from './listen.ts';
 import { type PeerOptions, RelayPeer } from './peer.ts';
 import { type Member, type RouteOptions, Routes, type Sink } from './routes.ts';
+
+const PING_RATE = { perSecond: 2, burst: 5 };
+const NOTICE_RATE = { perSecond: 5, burst: 20 };
 
 /** The part of signal/metrics.ts the relay uses (kept structural: relay/ does not import signal/). */
 export interface RelayMetrics {
@@ -80,6 +89,8 @@ export class RelayServer {
   private readonly perIp = new Map<string, number>();
   /** Users the signal server muted after their tickets were minted (hex of the public key). */
   private readonly silenced = new Set<string>();
+  /** The newest silence notice per user (hex key), dropped once it expires. */
+  private readonly notices = new Map<string, { silenced: boolean; issuedAt: number }>();
   private readonly transports = { framesIn: { ws: 0, dc: 0 }, forwardsOut: { ws: 0, dc: 0 } };
 
   constructor(readonly options: RelayOptions) {
@@ -220,6 +231,35 @@ export class RelayServer {
     else this.silenced.delete(key);
   }
 
+  /**
+   * A silence notice a client handed over (protocol/relay.ts): a standalone relay's
+   * way to hear of a mute given mid-call. Checked against the server key; one newer
+   * than any seen for the user is applied to the user's live connections at once
+   * and kept for admissions until it expires. Resolves with the refusal, or undefined.
+   */
+  /** @internal */ async notice(bytes: Uint8Array): Promise<ErrorCode | undefined> {
+    const result = await verifySilenceNotice(bytes.slice(), this.options.serverKey, this.now());
+    if (!result.ok) return result.code === 'EXPIRED' ? 'BAD_MESSAGE' : 'AUTH_FAILED';
+    const { user, silenced, issuedAt } = result.notice;
+    const key = Buffer.from(user).toString('hex');
+    this.pruneNotices();
+    const known = this.notices.get(key);
+    if (known && known.issuedAt >= issuedAt) return undefined; // old news (or a replay)
+    this.notices.set(key, { silenced, issuedAt });
+    for (const conn of this.byMember.values()) conn.applyNotice(user, silenced);
+    return undefined;
+  }
+
+  /** @internal */ noticeSilences(user: Uint8Array): boolean {
+    this.pruneNotices();
+    return this.notices.get(Buffer.from(user).toString('hex'))?.silenced === true;
+  }
+
+  private pruneNotices(): void {
+    const now = this.now();
+    for (const [key, n] of this.notices) if (now >= n.issuedAt + NOTICE_TTL_MS) this.notices.delete(key);
+  }
+
   /** @internal */ isSilenced(user: Uint8Array): boolean {
     return this.silenced.size > 0 && this.silenced.has(Buffer.from(user).toString('hex'));
   }
@@ -239,10 +279,16 @@ export class RelayServer {
 class RelayConnection {
   private state: 'hello' | 'admitting' | 'joined' | 'closed' = 'hello';
   private canSpeak = false;
+  /** A silence notice for this connection's user is in force (until a newer one lifts it). */
+  private noticed = false;
   private member: Member | undefined;
   private peer: RelayPeer | undefined;
   private readonly frames: TokenBucket;
   private readonly strikes: TokenBucket;
+  /** Silence notices: one per mute or unmute in the channel; a flood is refused. */
+  private readonly notices: TokenBucket;
+  /** Round-trip probes: a client pings every couple of seconds; more is refused. */
+  private readonly pings: TokenBucket;
   private readonly helloTimer: NodeJS.Timeout;
   private lastErrorAt = Number.NEGATIVE_INFINITY;
 
@@ -255,6 +301,8 @@ class RelayConnection {
       relay.options;
     this.frames = new TokenBucket(frameRate.perSecond, frameRate.burst, now);
     this.strikes = new TokenBucket(strikeRate.perSecond, strikeRate.burst, now);
+    this.pings = new TokenBucket(PING_RATE.perSecond, PING_RATE.burst, now);
+    this.notices = new TokenBucket(NOTICE_RATE.perSecond, NOTICE_RATE.burst, now);
     this.helloTimer = setTimeout(() => this.fail('TIMEOUT'), relay.options.helloTimeoutMs ?? 10_000);
     this.helloTimer.unref();
     ws.on('error', () => ws.terminate());
@@ -269,6 +317,11 @@ class RelayConnection {
       }
       this.onMessage(data, 'ws');
     });
+  }
+
+  /** A notice about `user` came in: applies to this connection if it is theirs. */
+  applyNotice(user: Uint8Array, silenced: boolean): void {
+    if (this.member && Buffer.from(this.member.user).equals(user)) this.noticed = silenced;
   }
 
   /** Control messages always take the WebSocket (reliable, ordered). */
@@ -314,6 +367,7 @@ class RelayConnection {
     }
     this.state = 'joined';
     this.canSpeak = result.ticket.canSpeak;
+    this.noticed = this.relay.noticeSilences(result.ticket.user);
     const sink: Sink = {
       send: (bytes) => {
         if (this.peer?.send(bytes)) {
@@ -333,7 +387,7 @@ class RelayConnection {
     const member = this.member!;
     switch (msg.type) {
       case 'frame':
-        if (!this.canSpeak || this.relay.isSilenced(member.user)) {
+        if (!this.canSpeak || this.noticed || this.relay.isSilenced(member.user)) {
           this.refuse('NOT_ALLOWED', 'listen-only');
           return;
         }
@@ -349,6 +403,25 @@ class RelayConnection {
         return;
       case 'leave':
         this.ws.close(1000, 'left');
+        return;
+      case 'notice':
+        if (!this.notices.take(this.relay.now())) {
+          this.refuse('RATE_LIMITED', 'notices');
+          return;
+        }
+        this.relay
+          .notice(msg.notice)
+          .then((refusal) => refusal && this.refuse(refusal, 'notice'))
+          .catch(() => this.refuse('INTERNAL', 'notice'));
+        return;
+      case 'ping':
+        if (!this.pings.take(this.relay.now())) {
+          this.refuse('RATE_LIMITED', 'pings');
+          return;
+        }
+        // Back on the transport the ping took, so the client times the path its voice takes.
+        if (via === 'dc' && this.peer?.send(encodeRelay.pong(msg.nonce))) return;
+        this.sendControl(encodeRelay.pong(msg.nonce));
         return;
       case 'signal':
         if (via !== 'ws') {

@@ -23,6 +23,8 @@ export class RelayTestClient {
   readonly peers = new Map<number, Uint8Array>();
   readonly received: Received[] = [];
   readonly errors: ErrorCode[] = [];
+  /** The PONGs received, in order: their nonce and the transport they came on. */
+  readonly pongs: { nonce: number; via: 'ws' | 'dc' }[] = [];
   closeCode: number | undefined;
   onForward: ((r: Received) => void) | undefined;
   private pc: NdcPeer | undefined;
@@ -92,6 +94,9 @@ export class RelayTestClient {
       case 'signal':
         this.onSignal(m.signal);
         break;
+      case 'pong':
+        this.pongs.push({ nonce: m.nonce, via });
+        break;
       case 'invalid':
         throw new Error(`relay sent an invalid message: ${m.message}`);
       default: {
@@ -146,6 +151,13 @@ export class RelayTestClient {
 
   send(bytes: Uint8Array | string): void {
     this.ws.send(bytes);
+  }
+
+  /** Sends a PING over the data channel when open, else the socket. */
+  ping(nonce: number): void {
+    const bytes = encodeRelay.ping(nonce);
+    if (this.dc?.isOpen()) this.dc.sendMessageBinary(bytes);
+    else this.ws.send(bytes);
   }
 
   /** Resolves when `predicate` holds (checked on every message), rejects after `ms`. */

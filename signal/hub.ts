@@ -6,10 +6,12 @@
  */
 import type { WebSocket } from 'ws';
 import { randomBytes, toBase64url } from '../crypto/bytes.ts';
+import { publicKeyOf } from '../crypto/identity.ts';
 import { ProtocolError } from '../protocol/errors.ts';
 import { parseFrame } from '../protocol/frame.ts';
 import { authMessage, type ClientMessage, clientMessage, type RequestMessage } from '../protocol/messages.ts';
 import { KeyedBuckets, TokenBucket } from '../protocol/rate-limit.ts';
+import { mintSilenceNotice } from '../protocol/relay.ts';
 import { PROTOCOL_VERSION } from '../protocol/version.ts';
 import { authenticate } from './authenticate.ts';
 import type { ChannelTree } from './channels.ts';
@@ -68,6 +70,8 @@ export class Hub {
   /** user key → that user's authenticated sessions. */
   readonly byUser = new Map<string, Set<Session>>();
   readonly serverMuted = new Set<string>();
+  /** The last silence notice's time: each is later than the one before, so the relay orders them. */
+  private lastNoticeAt = 0;
   readonly tickets = new Map<string, Ticket>();
   private readonly perIp = new Map<string, number>();
   private readonly identityBuckets: KeyedBuckets;
@@ -372,6 +376,24 @@ export class Hub {
   private internalError(session: Session, error: unknown, ref?: number): void {
     this.log.warn(`session ${session.id}: internal error: ${(error as Error)?.stack ?? String(error)}`);
     this.reject(session, new ProtocolError('INTERNAL', 'internal error', ref));
+  }
+
+  /**
+   * A server mute given or lifted, as a signed silence notice (protocol/relay.ts) for
+   * every member in a voice channel: their clients hand it to the relay, so that a
+   * standalone relay, which hears nothing else from this server, refuses the member's
+   * frames at once rather than at their next ticket.
+   */
+  noticeSilence(userId: string, silenced: boolean): void {
+    if (!this.voiceRelay) return;
+    const issuedAt = Math.max(this.now(), this.lastNoticeAt + 1);
+    this.lastNoticeAt = issuedAt;
+    const notice = mintSilenceNotice(this.identity.secretKey, {
+      user: publicKeyOf(userId),
+      silenced,
+      issuedAt,
+    });
+    this.broadcast({ type: 'relay.notice', notice: toBase64url(notice) }, (s) => s.voice !== undefined);
   }
 
   /** Sends one message to every authenticated full session (optionally filtered), serialising it once. */

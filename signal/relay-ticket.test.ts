@@ -1,10 +1,17 @@
 /** `relay.ticket` against a real server, and the in-process relay at `/relay` admitting what it mints. */
 import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { WebSocket } from 'ws';
 import { fromBase64url } from '../crypto/bytes.ts';
 import type { ProtocolError } from '../protocol/errors.ts';
-import { verifyRelayTicket } from '../protocol/relay.ts';
+import { verifyRelayTicket, verifySilenceNotice } from '../protocol/relay.ts';
+import { startRelay } from '../relay/server.ts';
 import { RelayTestClient } from '../relay/test-client.ts';
 import { connect, member, startTestServer, type TestServer } from '../test/helpers/signal.ts';
+import { eventually } from '../web/core/testing.ts';
+import { type BinarySocket, RelayClient } from '../web/net/relay-client.ts';
 import type { SignalClient } from '../web/net/signal-client.ts';
 import { relayUrl } from './requests/relay.ts';
 
@@ -119,6 +126,85 @@ describe('relay.ticket and the in-process relay', () => {
   it('builds the relay URL from the public URL', () => {
     assert.equal(relayUrl('https://chat.example.org/x?y'), 'wss://chat.example.org/relay');
     assert.equal(relayUrl('http://10.0.0.1:8080'), 'ws://10.0.0.1:8080/relay');
+  });
+});
+
+describe('a standalone relay and mid-call mutes', () => {
+  it('hears of a mute through a member’s client (a signed notice) and refuses the member at once; the unmute lets them speak', async () => {
+    const members = [admin, bob, carol];
+    // The relay's port must be known before the server that points at it: a first
+    // server lends its identity's public key, then the one under test shares its data.
+    const dataDir = await mkdtemp(join(tmpdir(), 'tincan-notice-'));
+    const authorizedKeys = members.map((m) => m.line).join('');
+    const probe = await startTestServer({ authorizedKeys, dataDir });
+    const serverKey = probe.server.identity.publicKey;
+    await probe.close();
+    const relay = await startRelay({
+      host: '127.0.0.1',
+      port: 0,
+      serverKey,
+      peer: { bindAddress: '127.0.0.1' },
+    });
+    const t = await startTestServer({
+      authorizedKeys,
+      dataDir,
+      overrides: { relay: relay.url.replace(/^ws/, 'http').replace(/\/relay$/, '') },
+    });
+    const sockets: RelayClient[] = [];
+    try {
+      assert.equal(
+        t.server.relay,
+        undefined,
+        'no in-process relay: only notices can reach the standalone one',
+      );
+      const voice = t.server.hub.channels.list().find((c) => c.kind === 'voice')!.id;
+      const join = async (m: typeof bob) => {
+        const conn = await connect(t, m.identity);
+        await conn.request('voice.join', { channel: voice });
+        const client = await RelayClient.connect({
+          admission: async () => {
+            const reply = await conn.request('relay.ticket', { channel: voice });
+            return { ticket: String(reply.ticket), url: String(reply.url) };
+          },
+          socket: (url) => new WebSocket(url) as unknown as BinarySocket, // ws fits at runtime
+        });
+        sockets.push(client);
+        // What the app does (server-view.ts → voice-call.ts relayNotice): every notice to the relay.
+        conn.on('relay.notice', (m) => client.notice(fromBase64url(String(m.notice))));
+        return { conn, client };
+      };
+      const b = await join(bob);
+      const c = await join(carol);
+      const heard: number[] = [];
+      c.client.onFrame((frame) => heard.push(frame[0]!));
+      await eventually(() => assert.equal(b.client.peers.value.size, 1, 'bob sees carol at the relay'));
+      b.client.send(new Uint8Array([1]));
+      await eventually(() => assert.deepEqual(heard, [1], 'carol hears bob before the mute'));
+      const notices: string[] = [];
+      c.conn.on('relay.notice', (m) => notices.push(String(m.notice)));
+      const a = await connect(t, admin.identity);
+      await a.request('member.mute', { member: bob.key, muted: true });
+      await eventually(() => assert.equal(notices.length, 1, 'carol, in the voice channel, got the notice'));
+      const checked = await verifySilenceNotice(fromBase64url(notices[0]!), serverKey, Date.now());
+      assert.ok(checked.ok && checked.notice.silenced, 'it is signed by the server and says silenced');
+      await new Promise((r) => setTimeout(r, 200));
+      b.client.send(new Uint8Array([2]));
+      await new Promise((r) => setTimeout(r, 300));
+      assert.deepEqual(heard, [1], 'the relay refused the muted bob on the ticket he already had');
+      await a.request('member.mute', { member: bob.key, muted: false });
+      await eventually(() => assert.equal(notices.length, 2, 'the unmute is a notice too'));
+      await new Promise((r) => setTimeout(r, 200));
+      b.client.send(new Uint8Array([3]));
+      await eventually(() => assert.deepEqual(heard, [1, 3], 'carol hears bob again once unmuted'));
+      a.close();
+      b.conn.close();
+      c.conn.close();
+    } finally {
+      for (const s of sockets) s.close();
+      await t.close();
+      await relay.close();
+      await rm(dataDir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -82,6 +82,7 @@ export function muteMember(hub: Hub, session: Session, msg: MessageOf<'member.mu
   if (msg.muted) hub.serverMuted.add(msg.member);
   else hub.serverMuted.delete(msg.member);
   hub.onServerMute?.(msg.member, msg.muted);
+  hub.noticeSilence(msg.member, msg.muted);
   audit(hub, session, msg.muted ? 'member.mute' : 'member.unmute', msg.member);
   hub.pushPresence(msg.member);
   return {};

@@ -3,7 +3,9 @@
  * identity key, which the relay checks with the server's public key alone. Only for a
  * voice channel the member is in, or may join (not locked, or `join_locked`). The
  * ticket says whether its holder may send frames (`speak`, not server-muted); a
- * mute given later takes effect at the next ticket (the relay keeps no user state).
+ * mute given later reaches the relay at once: the in-process one is told directly,
+ * a standalone one through a signed notice the members' clients hand over
+ * (hub.ts `noticeSilence`).
  */
 import { toBase64url } from '../../crypto/bytes.ts';
 import { publicKeyOf } from '../../crypto/identity.ts';

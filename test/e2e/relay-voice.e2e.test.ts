@@ -253,11 +253,18 @@ describe('voice through the relay, end to end', { timeout: 240_000, skip: coturn
         .textContent();
       assert.match(status ?? '', /via the relay/, `${name}'s status shows the relay`);
     }
-    const route = await pages.bob
-      .locator('tc-voice:not([compact]) li.participant .route')
-      .first()
-      .textContent();
-    assert.match(route ?? '', /^relay \((data channel|WebSocket)\)/, `the route indicator: ${route}`);
+    // The route indicator: the relay, its round trip, loss, jitter and buffer.
+    await eventually(async () => {
+      const route = await pages.bob
+        .locator('tc-voice:not([compact]) li.participant .route')
+        .first()
+        .textContent();
+      assert.match(
+        route ?? '',
+        /^relay \((data channel|WebSocket)\) · \d+ ms · [\d.]+ % loss · \d+ ms jitter · \d+ ms buffer$/,
+        `the route indicator shows the relay with RTT, loss, jitter and buffer: ${route}`,
+      );
+    }, STEP_TIMEOUT_MS);
   });
 
   it('4. none of Carol’s address-revealing ICE candidates reached Alice or Bob', async () => {

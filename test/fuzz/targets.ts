@@ -409,6 +409,7 @@ function relayTargets(): Target<Uint8Array>[] {
     encodeRelay.leave(),
     encodeRelay.listen(true),
     encodeRelay.listen(false),
+    encodeRelay.ping(0xdeadbeef),
     encodeRelay.signal({ kind: 'offer', sdp: 'v=0\r\no=- 1 1 IN IP4 0.0.0.0' }),
     encodeRelay.signal({ kind: 'candidate', candidate: 'candidate:1 1 udp 1 1.2.3.4 5 typ host', mid: '0' }),
   ];
@@ -419,6 +420,7 @@ function relayTargets(): Target<Uint8Array>[] {
     encodeRelay.gone(3),
     encodeRelay.error('RATE_LIMITED'),
     encodeRelay.signal({ kind: 'answer', sdp: 'v=0' }),
+    encodeRelay.pong(7),
   ];
   const hints = {
     lengths: [MAX_RELAY_MESSAGE, MAX_FRAME_BYTES + 1, MAX_FRAME_BYTES + 7, MAX_TICKET_BYTES + 1, 34, 35],
@@ -435,6 +437,10 @@ function relayTargets(): Target<Uint8Array>[] {
         return encodeRelay.signal(m.signal);
       case 'listen':
         return encodeRelay.listen(m.listening);
+      case 'ping':
+        return encodeRelay.ping(m.nonce);
+      case 'notice':
+        return encodeRelay.notice(m.notice);
     }
   };
   const reencodeServer = (m: Exclude<ReturnType<typeof parseServerRelayMessage>, { type: 'invalid' }>) => {
@@ -451,6 +457,8 @@ function relayTargets(): Target<Uint8Array>[] {
         return encodeRelay.error(m.code);
       case 'signal':
         return encodeRelay.signal(m.signal);
+      case 'pong':
+        return encodeRelay.pong(m.nonce);
     }
   };
   return [

@@ -149,6 +149,14 @@ export class ServerSession implements ServerView {
     this.conn.on('welcome', (m) => void this.onWelcome(m as unknown as Welcome));
     this.conn.on('log', (m) => this.onLog(m));
     this.conn.on('presence', (m) => this.onPresence(m));
+    this.conn.on('relay.notice', (m) => {
+      if (typeof m.notice !== 'string') return;
+      try {
+        this.voice?.relayNotice(fromBase64url(m.notice));
+      } catch {
+        this.options.log?.('relay.notice: not base64url; ignored');
+      }
+    });
     this.conn.on('member.removed', (m) => this.onRemoved(m));
     this.conn.on('channels', (m) => {
       if (typeof m.update === 'string') this.tree.apply(m.update);

@@ -38,6 +38,8 @@ export type VoiceStatus = 'idle' | 'joining' | 'joined' | 'full' | 'failed';
 export type RelayConnection = RelayLink & {
   readonly status: Observable<RelayStatus>;
   readonly transport?: Observable<'websocket' | 'datachannel'>;
+  /** Hands the relay a silence notice the server signed (a mute given or lifted mid-call). */
+  notice?(notice: Uint8Array): void;
   close(): void;
 };
 
@@ -266,6 +268,16 @@ export class VoiceCall {
     this.applyServerMute(this.ctx.serverMuted());
     this.ctx.engine.setServerMuted(this.ctx.serverMutedMembers());
     if (this.joined) this.check(this.joined);
+  }
+
+  /**
+   * The server signed a silence notice (a mute given or lifted): my relay connection
+   * passes it on, so a standalone relay, which hears nothing else from the server,
+   * refuses the muted member's frames at once. Every member in a call passes it, so a
+   * muted member who withholds theirs changes nothing.
+   */
+  relayNotice(notice: Uint8Array): void {
+    this.joined?.relay?.notice?.(notice);
   }
 
   /** What I tell the server about my voice. */

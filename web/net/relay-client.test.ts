@@ -128,6 +128,16 @@ describe('RelayClient through the in-process relay', () => {
     await eventually(() => assert.equal(got.get(c)!.length, carolHad + 1, 'Carol hears again'));
   });
 
+  it('times the round trip to the relay once joined, and forgets it when closed', async () => {
+    const client = await join(signals[0]!);
+    await eventually(() => {
+      const rtt = client.rttMs.value;
+      assert.ok(rtt !== null && rtt >= 0 && rtt < 1000, `a round trip of a few ms on loopback, got ${rtt}`);
+    });
+    client.close();
+    assert.equal(client.rttMs.value, null, 'no round trip shown once the client has left');
+  });
+
   it('reconnects by itself with a fresh ticket when its socket drops, and frames flow again', async () => {
     const [a, b] = [relays[0]!, relays[1]!];
     const before = a.stats.reconnects;

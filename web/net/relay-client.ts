@@ -15,7 +15,8 @@
  * (`MAX_BUFFERED_BYTES`), otherwise dropped and counted, never queued. An unexpected
  * close reconnects with backoff and jitter (reconnect.ts), a fresh ticket and a new
  * data channel; a terminal refusal (a forged or expired ticket, a ban) ends the
- * client with its code. Works in browsers and, through `ws` and node-datachannel's
+ * client with its code. While joined, the client pings the relay every `PING_MS` on
+ * the transport its voice takes and shows the smoothed round trip (`rttMs`). Works in browsers and, through `ws` and node-datachannel's
  * polyfill, in Node.
  */
 import { fromBase64url, toBase64url } from '../../crypto/bytes.ts';
@@ -101,7 +102,15 @@ interface Session {
   /** An ERROR the relay sent before JOINED: why it is about to close this socket. */
   refusal: ProtocolError | undefined;
   channel: RelayDataChannel | undefined;
+  pingTimer: ReturnType<typeof setInterval> | undefined;
+  /** The ping in flight: its nonce and when it left (performance.now()). */
+  ping: { nonce: number; sentAt: number } | undefined;
 }
+
+/** How often a joined client times the round trip to the relay. */
+export const PING_MS = 2_000;
+/** Weight of a new round-trip sample in the shown figure. */
+const RTT_SMOOTHING = 0.3;
 
 export class RelayClient {
   readonly status = new Value<RelayStatus>('connecting');
@@ -113,6 +122,8 @@ export class RelayClient {
   readonly peers = new Value<ReadonlyMap<number, string>>(new Map());
   /** The refusal that ended the client, if one did. */
   readonly error = new Value<ProtocolError | undefined>(undefined);
+  /** Round trip to the relay on the voice's transport, smoothed (null until measured, and while not joined). */
+  readonly rttMs = new Value<number | null>(null);
   readonly stats: RelayStats = { sent: 0, dropped: 0, received: 0, reconnects: 0 };
   private readonly listeners = new Set<FrameListener>();
   private readonly policy: ReconnectPolicy;
@@ -190,6 +201,13 @@ export class RelayClient {
     if (this.status.value === 'joined') this.session?.socket.send(encodeRelay.listen(on));
   }
 
+  /** Hands the relay a silence notice the server signed (control: over the socket). */
+  notice(notice: Uint8Array): void {
+    const socket = this.session?.socket;
+    if (this.status.value === 'joined' && socket?.readyState === OPEN)
+      socket.send(encodeRelay.notice(notice));
+  }
+
   /** Leaves the channel for good. */
   close(): void {
     this.stopped = true;
@@ -198,6 +216,7 @@ export class RelayClient {
     this.session = undefined;
     if (session) {
       clearTimeout(session.joinTimer);
+      this.stopPings(session);
       session.channel?.close();
       const s = session.socket;
       if (s.readyState === OPEN) s.send(encodeRelay.leave());
@@ -244,6 +263,8 @@ export class RelayClient {
       joinedAt: 0,
       refusal: undefined,
       channel: undefined,
+      pingTimer: undefined,
+      ping: undefined,
     };
     this.session = session;
     socket.addEventListener('open', () => {
@@ -274,6 +295,7 @@ export class RelayClient {
         this.status.set('joined');
         if (!this.listening) session.socket.send(encodeRelay.listen(false));
         this.negotiate(session);
+        this.startPings(session);
         session.settle();
         break;
       case 'peer':
@@ -296,6 +318,9 @@ export class RelayClient {
         break;
       case 'signal':
         session.channel?.signal(m.signal);
+        break;
+      case 'pong':
+        this.ponged(session, m.nonce);
         break;
       case 'invalid':
         break; // junk is ignored
@@ -323,7 +348,9 @@ export class RelayClient {
           },
           message: (bytes) => this.receive(session, bytes),
           open: () => {
-            if (this.session === session) this.transport.set('datachannel');
+            if (this.session !== session) return;
+            this.transport.set('datachannel');
+            this.sendPing(session); // the voice's path changed: time the new one now
           },
           end: () => {
             if (this.session === session) this.transport.set('websocket');
@@ -335,8 +362,49 @@ export class RelayClient {
     }
   }
 
+  private startPings(session: Session): void {
+    this.sendPing(session);
+    session.pingTimer = setInterval(() => this.sendPing(session), PING_MS);
+    (session.pingTimer as { unref?: () => void }).unref?.(); // never what keeps a Node process alive
+  }
+
+  private stopPings(session: Session): void {
+    clearInterval(session.pingTimer);
+    session.pingTimer = undefined;
+    session.ping = undefined;
+    if (this.session === session || !this.session) this.rttMs.set(null);
+  }
+
+  /** One ping on the voice's transport; a ping unanswered by the next one is given up. */
+  private sendPing(session: Session): void {
+    if (this.session !== session) return;
+    const via = session.channel?.isOpen
+      ? session.channel
+      : session.socket.readyState === OPEN
+        ? session.socket
+        : undefined;
+    if (!via) return;
+    const nonce = Math.floor(Math.random() * 0x1_0000_0000);
+    try {
+      via.send(encodeRelay.ping(nonce));
+      session.ping = { nonce, sentAt: performance.now() };
+    } catch {
+      // The transport closed under us; the next tick tries what carries the voice then.
+    }
+  }
+
+  private ponged(session: Session, nonce: number): void {
+    const ping = session.ping;
+    if (!ping || ping.nonce !== nonce) return; // late, or not ours
+    session.ping = undefined;
+    const sample = performance.now() - ping.sentAt;
+    const before = this.rttMs.value;
+    this.rttMs.set(before === null ? sample : before + RTT_SMOOTHING * (sample - before));
+  }
+
   private closed(session: Session, code: number): void {
     clearTimeout(session.joinTimer);
+    this.stopPings(session);
     if (this.session !== session) return;
     this.session = undefined;
     session.channel?.close();

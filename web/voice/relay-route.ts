@@ -58,6 +58,8 @@ export interface RelayPeerStats {
   readonly rttMs: number | null;
   /** Fraction 0–1 of the sender's frames lost (never arrived in time). */
   readonly loss: number | null;
+  /** How unevenly the sender's frames arrive, ms (RFC 3550 interarrival jitter). */
+  readonly jitterMs: number | null;
   /** The jitter buffer's target delay, ms (it grows with jitter). */
   readonly bufferMs: number;
 }
@@ -163,6 +165,7 @@ export class RelayRoute {
       transport: this.link.transport?.value ?? 'websocket',
       rttMs: this.link.rttMs?.value ?? null,
       loss: total > 0 ? s.lost / total : null,
+      jitterMs: s.jitterMs,
       bufferMs: s.targetMs,
     };
   }

@@ -13,7 +13,7 @@ import { VoiceSession } from '../../voice/voice-session.ts';
 import { $, $$ } from '../testing/dom.ts';
 import { channel, FixtureServer, keyOf, member } from '../testing/fixtures.ts';
 import './voice.component.ts';
-import { describeRoute, keyName, type TcVoice } from './voice.component.ts';
+import { describeRelay, describeRoute, keyName, type TcVoice } from './voice.component.ts';
 
 const ice: Pick<IceServers, 'get'> = { get: async () => [] };
 
@@ -181,5 +181,11 @@ describe('<tc-voice>', function (this: { timeout(ms: number): void }) {
         timestamp: 0,
       }),
     ).to.equal('TURN relay · 12 ms · 2 % loss · 3 ms jitter');
+    expect(
+      describeRelay({ transport: 'datachannel', rttMs: 1.6, loss: 0.004, jitterMs: 2.4, bufferMs: 40 }),
+    ).to.equal('relay (data channel) · 2 ms · 0.4 % loss · 2 ms jitter · 40 ms buffer');
+    expect(
+      describeRelay({ transport: 'websocket', rttMs: null, loss: null, jitterMs: null, bufferMs: 60 }),
+    ).to.equal('relay (WebSocket) · 60 ms buffer', 'what is not measured yet is left out');
   });
 });

@@ -46,22 +46,26 @@ const MODE_LABELS: Record<InputMode, string> = {
   'open-mic': 'Always on',
 };
 
+/** "0 % loss", with a decimal under 1 %. */
+const lossText = (loss: number): string => `${(loss * 100).toFixed(loss > 0 && loss < 0.01 ? 1 : 0)} % loss`;
+
 /** "direct · 3 ms · 0 % loss · 1 ms jitter", or what is known so far. */
 export function describeRoute(s: PeerStats | undefined): string {
   if (!s || s.route === null) return 'connecting…';
   const parts: string[] = [s.route === 'turn' ? 'TURN relay' : 'direct'];
   if (s.rttMs !== null) parts.push(`${Math.round(s.rttMs)} ms`);
-  if (s.loss !== null) parts.push(`${(s.loss * 100).toFixed(s.loss > 0 && s.loss < 0.01 ? 1 : 0)} % loss`);
+  if (s.loss !== null) parts.push(lossText(s.loss));
   if (s.jitterMs !== null) parts.push(`${Math.round(s.jitterMs)} ms jitter`);
   return parts.join(' · ');
 }
 
-/** "relay (data channel) · 12 ms · 0 % loss · 40 ms buffer". */
+/** "relay (data channel) · 12 ms · 0 % loss · 3 ms jitter · 40 ms buffer". */
 export function describeRelay(s: RelayPeerStats | undefined): string {
   if (!s) return 'relay';
   const parts = [`relay (${s.transport === 'datachannel' ? 'data channel' : 'WebSocket'})`];
   if (s.rttMs !== null) parts.push(`${Math.round(s.rttMs)} ms`);
-  if (s.loss !== null) parts.push(`${(s.loss * 100).toFixed(s.loss > 0 && s.loss < 0.01 ? 1 : 0)} % loss`);
+  if (s.loss !== null) parts.push(lossText(s.loss));
+  if (s.jitterMs !== null) parts.push(`${Math.round(s.jitterMs)} ms jitter`);
   parts.push(`${Math.round(s.bufferMs)} ms buffer`);
   return parts.join(' · ');
 }

@@ -21,6 +21,7 @@
  * to zero; further consecutive missing slots are silence. Holds count the same way.
  */
 import { VoiceError } from '../errors.ts';
+import { ArrivalJitter } from './arrival-jitter.ts';
 import { FRAME_DURATION_US, OPUS_SAMPLE_RATE } from './encoder.ts';
 import {
   JitterBuffer,
@@ -40,6 +41,8 @@ export interface SenderStats extends JitterBufferStats {
   /** Frames given up because the page stalled past their playout time. */
   readonly stalledFrames: number;
   readonly decodeErrors: number;
+  /** Interarrival jitter of this sender's frames, ms (RFC 3550), null before two in a row. */
+  readonly jitterMs: number | null;
 }
 
 export function checkVolume(volume: number): number {
@@ -50,6 +53,7 @@ export function checkVolume(volume: number): number {
 
 export class SenderPlayback {
   readonly jitter: JitterBuffer;
+  private readonly arrivals = new ArrivalJitter();
   private readonly gain: GainNode;
   private readonly decoder: AudioDecoder;
   /** Start times of decodes in flight, by chunk timestamp (µs). */
@@ -88,7 +92,9 @@ export class SenderPlayback {
     if (this.keyId !== keyId) {
       this.keyId = keyId;
       this.jitter.reset();
+      this.arrivals.reset();
     }
+    this.arrivals.arrived(counter, performance.now());
     return this.jitter.push(counter, payload);
   }
 
@@ -102,6 +108,7 @@ export class SenderPlayback {
       underruns: this.underruns,
       stalledFrames: this.stalledFrames,
       decodeErrors: this.decodeErrors,
+      jitterMs: this.arrivals.ms,
     };
   }
 
