@@ -17,7 +17,9 @@
  * - mouth → ear via the relay: A has "hide my IP", so A and B both move to the relay
  *   (checked on both before measuring). Onsets where B's engine receives the relay
  *   voice (`relay:<slot>`: after jitter buffer, decoder and scheduler) and, apart,
- *   after the loopback output (the track B's <audio> element plays), beside the direct
+ *   after the loopback output (the track B's <audio> element plays: A's own loopback,
+ *   fed A's Opus packets, where Chromium plays relay voices directly, relay/direct-
+ *   output.ts; else the loopback of the whole mix), beside the direct
  *   call of the same run. The like-for-like figure is "after the loopback": like the
  *   direct call's received track it is tapped through a MediaStreamSource, a hop of
  *   ~25 ms that the engine tap (an AnalyserNode inside B's graph) does not pay, while
@@ -176,6 +178,13 @@ interface CallOnsets extends Onsets {
   via: Record<string, number>;
 }
 
+/**
+ * In B's page: the track B's ear gets of A's relay voice is there, and is the direct
+ * one (relay/direct-output.ts) where the browser plays relay voices directly.
+ */
+const EAR_READY = `(() => { const t = p && e.earTrack(p.peerId); const mixed = e.loopbackOutput && e.loopbackOutput.track;
+  return !!t && (typeof RTCEncodedAudioFrame !== 'function' || t !== mixed); })()`;
+
 async function waitUntil(what: string, check: () => Promise<boolean>, ms = TIMEOUT_MS): Promise<void> {
   const deadline = Date.now() + ms;
   while (!(await check())) {
@@ -197,7 +206,7 @@ async function callOnsets(
   await waitUntil(`B to receive A (${via})`, () =>
     core<boolean>(
       b,
-      `const p = ${find}; return !!(p && e.receivedAudio(p.peerId)) && ${via === 'mesh' ? 'true' : '!!(e.loopbackOutput && e.loopbackOutput.track)'};`,
+      `const p = ${find}; return !!(p && e.receivedAudio(p.peerId)) && ${via === 'mesh' ? 'true' : EAR_READY};`,
     ),
   );
   await a.evaluate(`(() => {
@@ -220,7 +229,7 @@ async function callOnsets(
     if (${via === 'relay'}) {
       const ctx = (globalThis.tcCtx = new AudioContext());
       const node = ctx.createAnalyser();
-      ctx.createMediaStreamSource(new MediaStream([e.loopbackOutput.track])).connect(node);
+      ctx.createMediaStreamSource(new MediaStream([e.earTrack(p.peerId)])).connect(node);
       (${DETECTOR})(node, globalThis.tcEar);
     }
   })()`);

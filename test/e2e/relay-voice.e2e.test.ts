@@ -140,6 +140,30 @@ const toneFrom = (page: Page, userId: string): Promise<number | undefined> =>
   ).then((r) => (r ? strongestTone(r.samples, r.rate, CANDIDATES) : undefined));
 
 /**
+ * The strongest candidate tone in what the page's ear gets of `userId` through the
+ * relay: the track its <audio> element plays (the voice's own loopback, fed its
+ * Opus packets, or the loopback of the whole mix), not the decoded copy the engine
+ * keeps for probes.
+ */
+const earToneFrom = (page: Page, userId: string): Promise<number | undefined> =>
+  core<{ samples: number[]; rate: number } | null>(
+    page,
+    `const p = e.participants.value.find((x) => x.userId === ${JSON.stringify(userId)} && x.via === 'relay');
+     const track = p && e.earTrack(p.peerId);
+     if (!track) return null;
+     const ctx = new AudioContext();
+     const analyser = ctx.createAnalyser();
+     analyser.fftSize = 4096;
+     ctx.createMediaStreamSource(new MediaStream([track])).connect(analyser);
+     await new Promise((r) => setTimeout(r, 300));
+     const samples = new Float32Array(analyser.fftSize);
+     analyser.getFloatTimeDomainData(samples);
+     const rate = ctx.sampleRate;
+     await ctx.close();
+     return { samples: Array.from(samples), rate };`,
+  ).then((r) => (r ? strongestTone(r.samples, r.rate, CANDIDATES) : undefined));
+
+/**
  * Starts a gap meter in the page: every 10 ms it checks whether `frequency` is in the
  * whole output (after every voice's gain), and keeps the longest run without it.
  */
@@ -253,6 +277,10 @@ describe('voice through the relay, end to end', { timeout: 240_000, skip: coturn
         .textContent();
       assert.match(status ?? '', /via the relay/, `${name}'s status shows the relay`);
     }
+    // What Bob's ear gets (the media element's track, not the engine's decoded copy).
+    await eventually(async () => {
+      assert.equal(await earToneFrom(pages.bob, ids.alice), TONES.alice, 'Bob’s ear gets Alice’s tone');
+    }, MOVE_BOUND_MS);
     // The route indicator: the relay, its round trip, loss, jitter and buffer.
     await eventually(async () => {
       const route = await pages.bob

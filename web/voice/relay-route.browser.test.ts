@@ -94,6 +94,47 @@ describe('voice session on the relay route', function (this: Suite) {
     expect(relay.forwarded.length, 'frames forwarded').to.be.greaterThan(50);
   });
 
+  it('plays a relay voice straight from its Opus packets (its own loopback), and through the mixed loopback above 100 %', async () => {
+    const { a, b, alice } = await relayCall();
+    await a.session.playFile(toneBlob(700), { mode: 'replace' });
+    const voice = await waitFor(() => relayVoiceOf(b, alice), { what: 'alice heard through the relay' });
+    const mixed = () => b.session.loopbackOutput?.track;
+    const direct = await waitFor(
+      () => {
+        const track = b.session.earTrack(voice.peerId);
+        return track && track !== mixed() ? track : undefined;
+      },
+      { what: 'bob hearing alice from a direct track, not the mixed loopback' },
+    );
+    const context = new AudioContext();
+    const toneOf = (track: MediaStreamTrack) => {
+      const analyser = context.createAnalyser();
+      analyser.fftSize = 4096;
+      context.createMediaStreamSource(new MediaStream([track])).connect(analyser);
+      const samples = new Float32Array(analyser.fftSize);
+      return () => {
+        analyser.getFloatTimeDomainData(samples);
+        return strongestTone(samples, context.sampleRate, [440, 700, 1000]);
+      };
+    };
+    try {
+      const heardDirect = toneOf(direct);
+      await waitFor(() => (heardDirect() === 700 ? true : undefined), {
+        what: 'alice’s 700 Hz on the direct track bob’s ear gets',
+      });
+      b.session.setVolume(alice, 2);
+      await waitFor(() => (b.session.earTrack(voice.peerId) === mixed() ? true : undefined), {
+        what: 'at 200 % alice plays through the mixed loopback (a media element stops at 100 %)',
+      });
+      const heardMixed = toneOf(mixed()!);
+      await waitFor(() => (heardMixed() === 700 ? true : undefined), {
+        what: 'alice’s 700 Hz through the mixed loopback at 200 %',
+      });
+    } finally {
+      await context.close();
+    }
+  });
+
   it('stops sending on the mesh while on the relay, and goes back to it', async () => {
     const { a, b, linkA, alice } = await relayCall();
     await observeFor(300);

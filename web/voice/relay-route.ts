@@ -18,6 +18,7 @@ import { SenderPlayback, type SenderStats } from './relay/decoder.ts';
 import { RelayEncoder } from './relay/encoder.ts';
 import { type FrameSecrets, frameSealerFor, SenderFrames, slotSender } from './relay/frame-keys.ts';
 import type { JitterBufferOptions } from './relay/jitter-buffer.ts';
+import type { DirectFeed } from './remote-audio.ts';
 import type { VoicePeer } from './voice-mesh.ts';
 
 /** What a call needs of its relay connection. */
@@ -39,7 +40,8 @@ export interface RelayLink {
 
 /** Where the route's voices play (the session's RemoteVoices). */
 export interface RelayVoiceSink {
-  addNode(peer: Pick<VoicePeer, 'peerId' | 'userId'>, node: AudioNode): void;
+  /** Returns where to write the sender's opened packets when the output plays them directly. */
+  addNode(peer: Pick<VoicePeer, 'peerId' | 'userId'>, node: AudioNode): DirectFeed | undefined;
   remove(peerId: string): void;
 }
 
@@ -72,6 +74,7 @@ interface Sender {
   readonly frames: SenderFrames;
   readonly playback: SenderPlayback;
   readonly node: GainNode;
+  readonly direct: DirectFeed | undefined;
 }
 
 export class RelayRoute {
@@ -196,12 +199,13 @@ export class RelayRoute {
       userId,
       () => {
         const node = this.context.createGain();
-        this.sink.addNode({ peerId: relayPeerId(slot), userId }, node);
+        const direct = this.sink.addNode({ peerId: relayPeerId(slot), userId }, node);
         return {
           userId,
           frames: new SenderFrames(userId, this.secrets),
           playback: new SenderPlayback(this.context, node, 1, jitter),
           node,
+          direct,
         };
       },
       (s) => this.drop(s),
@@ -214,6 +218,7 @@ export class RelayRoute {
       return;
     }
     this.framesReceived++;
+    sender.direct?.(opened.keyId, opened.counter, opened.payload);
     sender.playback.push(opened.keyId, opened.counter, opened.payload);
     sender.playback.tick();
   }

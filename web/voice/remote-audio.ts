@@ -14,10 +14,15 @@
  * Voices decoded in the page (the relay path) are added as audio nodes, and once
  * any is, the master leaves the context's destination for a loopback
  * RTCPeerConnection into an <audio> element (relay/playback.ts): the one output
- * Chrome's echo canceller hears.
+ * Chrome's echo canceller hears. Where the browser can (relay/direct-output.ts), a
+ * relay voice plays from its own Opus packets written into a loopback of its own
+ * instead, which skips a decode, a re-encode and a jitter buffer: its decoded node
+ * then feeds only the probes, unless its volume is above 100 % (a media element
+ * plays at most 100 %), when it plays through the master as before.
  */
 import { AnalyserProbe } from './analyser-probe.ts';
 import { mediaError, VoiceError } from './errors.ts';
+import { canPlayDirect, DirectOutput, type DirectVoice } from './relay/direct-output.ts';
 import { LoopbackOutput } from './relay/playback.ts';
 
 /** Time constant of gain changes, s: quick, but without a click. */
@@ -30,7 +35,14 @@ interface PeerChain {
   readonly received: AnalyserProbe;
   readonly gain: GainNode;
   readonly played: AnalyserProbe;
+  /** Into the master: 0 while the voice plays directly. */
+  readonly toMaster: GainNode;
+  gainValue: number;
+  direct: DirectVoice | undefined;
 }
+
+/** Writes one relay sender's opened Opus packet to its direct playback. */
+export type DirectFeed = (keyId: number, counter: number, opus: Uint8Array) => void;
 
 interface SinkSettable {
   setSinkId(sinkId: string): Promise<void>;
@@ -68,6 +80,7 @@ export class RemoteAudio {
   private outputElement: HTMLAudioElement | undefined;
   private loopback: Promise<LoopbackOutput> | undefined;
   private loopbackOutput: LoopbackOutput | undefined;
+  private direct: DirectOutput | undefined;
   private sinkId = '';
   private deafened = false;
   private closed = false;
@@ -96,10 +109,29 @@ export class RemoteAudio {
     this.chain(peerId, this.context.createMediaStreamSource(stream), gain, track, element);
   }
 
-  /** Plays `source` (a voice decoded in the page) as `peerId`'s voice, at `gain`. */
-  addNode(peerId: string, source: AudioNode, gain: number): void {
+  /**
+   * Plays `source` (a voice decoded in the page) as `peerId`'s voice, at `gain`. Once
+   * the output plays through the loopback, and the browser can, the voice plays from
+   * its packets instead: write each to the feed returned.
+   */
+  addNode(peerId: string, source: AudioNode, gain: number): DirectFeed | undefined {
     this.remove(peerId);
-    this.chain(peerId, source, gain, undefined, undefined);
+    const chain = this.chain(peerId, source, gain, undefined, undefined);
+    const direct = this.direct;
+    if (!direct) return undefined;
+    let voice: DirectVoice | undefined;
+    direct
+      .add(peerId)
+      .then((v) => {
+        if (this.chains.get(peerId) !== chain) return;
+        voice = v;
+        chain.direct = v;
+        this.route(chain);
+      })
+      .catch((error: unknown) =>
+        console.warn('tincan relay voice: direct output failed; decoded instead', error),
+      );
+    return (keyId, counter, opus) => voice?.write(keyId, counter, opus);
   }
 
   /**
@@ -118,6 +150,7 @@ export class RemoteAudio {
       this.master.connect(this.masterProbe.node);
       this.master.connect(output.input);
       this.loopbackOutput = output;
+      if (canPlayDirect()) this.direct ??= new DirectOutput(this.context);
       return output;
     });
     return this.loopback;
@@ -134,16 +167,47 @@ export class RemoteAudio {
     gain: number,
     track: MediaStreamTrack | undefined,
     element: HTMLAudioElement | undefined,
-  ): void {
+  ): PeerChain {
     const received = new AnalyserProbe(this.context);
     const gainNode = this.context.createGain();
     gainNode.gain.value = gain;
     const played = new AnalyserProbe(this.context);
+    const toMaster = this.context.createGain();
     source.connect(received.node);
     source.connect(gainNode);
     gainNode.connect(played.node);
-    gainNode.connect(this.master);
-    this.chains.set(peerId, { track, element, source, received, gain: gainNode, played });
+    gainNode.connect(toMaster);
+    toMaster.connect(this.master);
+    const chain: PeerChain = {
+      track,
+      element,
+      source,
+      received,
+      gain: gainNode,
+      played,
+      toMaster,
+      gainValue: gain,
+      direct: undefined,
+    };
+    this.chains.set(peerId, chain);
+    return chain;
+  }
+
+  /** A voice with direct playback plays from it up to 100 %, through the master above. */
+  private route(chain: PeerChain): void {
+    const direct = chain.direct;
+    if (!direct) return;
+    const useDirect = chain.gainValue <= 1;
+    direct.volume = chain.gainValue;
+    direct.muted = !useDirect || this.deafened;
+    chain.toMaster.gain.setTargetAtTime(useDirect ? 0 : 1, this.context.currentTime, GAIN_SMOOTHING_S);
+  }
+
+  /** What the ear hears of `peerId` when it is a relay voice: its direct track, or the loopback's. */
+  earTrack(peerId: string): MediaStreamTrack | undefined {
+    const chain = this.chains.get(peerId);
+    if (chain?.direct && chain.gainValue <= 1) return chain.direct.track;
+    return this.loopbackOutput?.track;
   }
 
   remove(peerId: string): void {
@@ -152,6 +216,8 @@ export class RemoteAudio {
     this.chains.delete(peerId);
     chain.source.disconnect();
     chain.gain.disconnect();
+    chain.toMaster.disconnect();
+    if (chain.direct) this.direct?.remove(peerId);
     chain.received.disconnect();
     chain.played.disconnect();
     if (chain.element) {
@@ -167,12 +233,16 @@ export class RemoteAudio {
 
   setGain(peerId: string, gain: number): void {
     const chain = this.chains.get(peerId);
-    chain?.gain.gain.setTargetAtTime(gain, this.context.currentTime, GAIN_SMOOTHING_S);
+    if (!chain) return;
+    chain.gain.gain.setTargetAtTime(gain, this.context.currentTime, GAIN_SMOOTHING_S);
+    chain.gainValue = gain;
+    this.route(chain);
   }
 
   setDeafened(deafened: boolean): void {
     this.deafened = deafened;
     this.master.gain.setTargetAtTime(deafened ? 0 : 1, this.context.currentTime, GAIN_SMOOTHING_S);
+    for (const chain of this.chains.values()) this.route(chain);
   }
 
   get isDeafened(): boolean {
@@ -197,12 +267,18 @@ export class RemoteAudio {
         element.play().catch(() => undefined /* still refused: stays silent, reported once */);
     if (this.outputElement?.paused) this.outputElement.play().catch(() => undefined);
     if (this.loopbackOutput?.element.paused) this.loopbackOutput.resume().catch(() => undefined);
+    this.direct?.resume();
   }
 
   /** Plays through the output device `deviceId` ('' is the default device). */
   async setSinkId(deviceId: string): Promise<void> {
     this.sinkId = deviceId;
-    if (this.loopbackOutput) return sinkOf(this.loopbackOutput.element, deviceId);
+    if (this.loopbackOutput) {
+      await this.direct?.setSinkId(deviceId).catch((error: unknown) => {
+        throw mediaError(error, 'output');
+      });
+      return sinkOf(this.loopbackOutput.element, deviceId);
+    }
     try {
       if (canSetSink(this.context)) {
         await this.context.setSinkId(deviceId);
@@ -220,6 +296,7 @@ export class RemoteAudio {
   close(): void {
     this.closed = true;
     this.loopbackOutput?.close();
+    this.direct?.close();
     for (const peerId of [...this.chains.keys()]) this.remove(peerId);
     this.master.disconnect();
     this.masterProbe.disconnect();

@@ -9,7 +9,7 @@ import { Value } from '../core/observable.ts';
 import { sameRecord } from './equal.ts';
 import { VoiceError } from './errors.ts';
 import { levelFromRms } from './level.ts';
-import type { RemoteAudio } from './remote-audio.ts';
+import type { DirectFeed, RemoteAudio } from './remote-audio.ts';
 import { SpeakingDetector, type SpeakingOptions } from './speaking.ts';
 import type { VoicePeer } from './voice-mesh.ts';
 
@@ -78,19 +78,23 @@ export class RemoteVoices {
     this.publish();
   }
 
-  /** Plays `node` (a voice decoded from relay frames) as `peer`'s voice until removed. */
-  addNode(peer: Speaker, node: AudioNode): void {
+  /**
+   * Plays `node` (a voice decoded from relay frames) as `peer`'s voice until removed;
+   * where the output can play it from its packets, returns where to write them.
+   */
+  addNode(peer: Speaker, node: AudioNode): DirectFeed | undefined {
     const { playback, signal } = this;
-    if (!playback || !signal || signal.aborted) return;
+    if (!playback || !signal || signal.aborted) return undefined;
     this.voices.set(peer.peerId, {
       peer,
       track: undefined,
       via: 'relay',
       detector: new SpeakingDetector(this.options),
     });
-    playback.addNode(peer.peerId, node, this.gainOf(peer.peerId));
+    const feed = playback.addNode(peer.peerId, node, this.gainOf(peer.peerId));
     this.applyGains(peer.userId);
     this.publish();
+    return feed;
   }
 
   remove(peerId: string): void {

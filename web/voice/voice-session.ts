@@ -328,6 +328,11 @@ export class VoiceSession {
     return this.call?.playback.output;
   }
 
+  /** What the ear gets of a relay voice: its direct track (relay/direct-output.ts), or the loopback's. */
+  earTrack(peerId: string): MediaStreamTrack | undefined {
+    return this.call?.playback.earTrack(peerId);
+  }
+
   setMuted(muted: boolean): void {
     this.muted.set(muted);
     if (this.call) this.applyTransmit(this.call);
