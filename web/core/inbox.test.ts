@@ -132,4 +132,45 @@ describe('Inbox: a batch verified at once, applied in seq order', () => {
     assert.equal(r.inbox.pendingKeys, 0, 'nothing waits any more');
     assert.deepEqual(texts(r.doc), ['early 1', 'early 3'], 'both opened, in order');
   });
+
+  it('keeps an update from another device of a known sender, whose chain is not here yet, until its key comes', async () => {
+    const w = writer();
+    const first = await w.post('from the first device');
+    // A second device of the same identity, with its own chain (a restored backup, a bot).
+    const device = new KeyManager(w.identity.publicKey);
+    const key = device.sendingKey(CHANNEL);
+    const doc = new ChannelDoc();
+    const ids = updateIds(w.identity.publicKey, CHANNEL, key.epoch, key.iteration);
+    const update = doc.change(ids.clientId, w.id, (d) =>
+      d.createPost(ids.postId, { author: w.id, at: 5_000, text: 'from the second device' }),
+    )!;
+    const sealed = await sealMessage(w.signer, key, encodeDocPlaintext(update));
+    const second: LogEntry = {
+      seq: 2,
+      kind: 'update',
+      id: toBase64url(peekMessageHeader(sealed).id),
+      author: w.id,
+      at: Date.now(),
+      blob: toBase64url(sealed),
+    };
+    const r = reader(w); // holds the first device's chain only
+    await r.inbox.push([first.entry, second], false);
+    assert.deepEqual(texts(r.doc), ['from the first device'], 'the first device’s post opens');
+    assert.equal(r.inbox.pendingKeys, 1, 'the second device’s waits instead of being dropped');
+    assert.equal(r.inbox.stats.undecryptable + r.inbox.stats.forged, 0, 'nothing given up');
+    assert.deepEqual(r.missing.at(-1), [0, [w.id]], 'its sender’s keys are asked for');
+    const [blob] = await sealKeyEntries(w.signer, CHANNEL, 0, device.myDistribution(CHANNEL, 0)!, [
+      r.identity.publicKey,
+    ]);
+    await r.inbox.push(
+      [{ seq: 10, kind: 'key', id: 'k2', author: w.id, at: Date.now(), blob: toBase64url(blob!) }],
+      true,
+    );
+    assert.equal(r.inbox.pendingKeys, 0, 'nothing waits once the second chain came');
+    assert.deepEqual(
+      texts(r.doc).sort(),
+      ['from the first device', 'from the second device'],
+      'both devices’ posts are read',
+    );
+  });
 });

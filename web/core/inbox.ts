@@ -28,6 +28,10 @@ import type { KeyManager } from './key-manager.ts';
 import type { LogEntry } from './local-cache.ts';
 
 export const MAX_BUFFERED = 2000;
+/** Failures to open that more keys of the sender may cure (crypto codes). */
+const RETRY_WITH_MORE_KEYS: ReadonlySet<string> = new Set(['UNKNOWN_KEY', 'TOO_OLD', 'DECRYPT_FAILED']);
+/** How often an update that no held chain opened waits for more keys before it is given up. */
+const MAX_TRIES = 2;
 export const MAX_WAITING = 1000;
 /** The seq of an update that came from a peer rather than the server's log. */
 const PEER_SEQ = -1;
@@ -80,6 +84,8 @@ export class Inbox {
     live: boolean;
     header: MessageHeader;
     verified: VerifiedMessage | undefined;
+    /** Times it failed to open with the keys held (a chain of its sender not yet here). */
+    tries: number;
   }[] = [];
   private waiting: Waiting[] = [];
   private queue: Promise<void> = Promise.resolve();
@@ -200,17 +206,28 @@ export class Inbox {
       return;
     }
     if (!this.ctx.keys.hasKey(this.ctx.conversation, header.sender, header.epoch)) {
-      this.buffered.push({ entry, live, header, verified });
-      if (this.buffered.length > MAX_BUFFERED) {
-        this.buffered.shift();
-        this.stats.overflowed++;
-      }
+      this.hold({ entry, live, header, verified, tries: 0 });
       return;
     }
-    this.open(entry, live, verified);
+    this.open(entry, live, header, verified, 0);
   }
 
-  private open(entry: LogEntry, live: boolean, verified?: VerifiedMessage): void {
+  /** Keeps an update until a key of its sender comes (bounded: the oldest goes first). */
+  private hold(b: Inbox['buffered'][number]): void {
+    this.buffered.push(b);
+    if (this.buffered.length > MAX_BUFFERED) {
+      this.buffered.shift();
+      this.stats.overflowed++;
+    }
+  }
+
+  private open(
+    entry: LogEntry,
+    live: boolean,
+    header: MessageHeader,
+    verified: VerifiedMessage | undefined,
+    tries: number,
+  ): void {
     const { conversation, keys } = this.ctx;
     let plaintext: Uint8Array;
     let ids: ReturnType<typeof updateIds>;
@@ -223,6 +240,12 @@ export class Inbox {
     } catch (error) {
       const code = error instanceof CryptoError ? error.code : 'BAD_FORMAT';
       if (code === 'REPLAY') return; // the same entry again: already applied
+      if (RETRY_WITH_MORE_KEYS.has(code) && tries < MAX_TRIES) {
+        // Signed by its sender, yet no chain held opens it: likely a chain of another
+        // device of theirs whose key is not here yet. It waits for keys, and is asked for.
+        this.hold({ entry, live, header, verified, tries: tries + 1 });
+        return;
+      }
       if (code === 'UNKNOWN_KEY' || code === 'TOO_OLD') this.stats.undecryptable++;
       else this.stats.forged++;
       return;
@@ -282,7 +305,7 @@ export class Inbox {
     const ready = this.buffered.filter((b) => keys.hasKey(conversation, b.header.sender, b.header.epoch));
     if (ready.length === 0) return;
     this.buffered = this.buffered.filter((b) => !ready.includes(b));
-    for (const b of ready) this.open(b.entry, b.live, b.verified);
+    for (const b of ready) this.open(b.entry, b.live, b.header, b.verified, b.tries);
   }
 
   private askForKeys(): void {
