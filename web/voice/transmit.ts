@@ -35,7 +35,10 @@ export interface TransmitInputs {
 export interface TransmitDecision {
   /** Packets leave: the senders carry a track. */
   transmitting: boolean;
-  /** Which track the senders carry: the mic's own, or the Web Audio mix (mic + file). */
+  /**
+   * Which track the senders carry: the mic's own (enabled while `micOpen`, so a shut
+   * gate sends silence), or the Web Audio mix (mic + file).
+   */
   source: 'mic' | 'mix';
   /** In the mix, the mic is audible (the gate is open and the file does not replace it). */
   micInMix: boolean;
@@ -62,18 +65,19 @@ function micGateOpen(inputs: TransmitInputs): boolean {
 
 /**
  * Muted, deafened, or push-to-talk released: no packets at all. Voice activity is
- * different: between words the senders keep carrying the mix with the mic's gate
- * shut (silence), because a sender that stops and starts again costs the far side
- * ~250 ms before it plays the first word (measured in bench/voice.bench.ts: 300 ms
- * mouth → ear with the track swapped out between bursts, 64 ms with it kept).
+ * different: between words the senders keep carrying the mic with its gate shut
+ * (a disabled track sends silence), because a sender that stops and starts again
+ * costs the far side ~250 ms before it plays the first word (measured in
+ * bench/voice.bench.ts: 300 ms mouth → ear with the track swapped out between
+ * bursts, 64 ms with it kept). The gate is the mic track's own `enabled`, not the
+ * Web Audio mix, which would add its own hop to every word.
  */
 export function decideTransmit(inputs: TransmitInputs): TransmitDecision {
   const silenced = inputs.muted || inputs.deafened;
   const micOpen = !silenced && micGateOpen(inputs);
   if (!inputs.filePlaying) {
-    if (inputs.mode === 'voice-activity' && !silenced)
-      return { transmitting: true, source: 'mix', micInMix: micOpen, micOpen, audible: micOpen };
-    return { transmitting: micOpen, source: 'mic', micInMix: false, micOpen, audible: micOpen };
+    const transmitting = inputs.mode === 'voice-activity' ? !silenced : micOpen;
+    return { transmitting, source: 'mic', micInMix: false, micOpen, audible: micOpen };
   }
   const micInMix = micOpen && inputs.fileMode === 'mix';
   return { transmitting: !silenced, source: 'mix', micInMix, micOpen: micInMix, audible: !silenced };

@@ -232,7 +232,13 @@ describe('voice session media', function (this: Suite) {
       .connectionTo(b.mesh)
       .getSenders()
       .find((s) => s.track?.kind === 'audio');
-    expect(sender?.track, 'the sender carries the new capture').to.equal(second);
+    // The sender carries a clone of the capture (its enabled flag is the mic's gate).
+    expect(sender?.track?.readyState, 'the sender’s track is live').to.equal('live');
+    expect(sender?.track?.getSettings(), 'the sender carries the new capture').to.deep.include({
+      echoCancellation: false,
+      autoGainControl: false,
+      deviceId: second?.getSettings().deviceId,
+    });
     await rises(
       () => statSum(b.mesh.connectionTo(a.mesh), 'inbound-rtp', 'packetsReceived', 'audio'),
       'bob’s packets after the switch',

@@ -141,6 +141,9 @@ describe('voice session', function (this: Suite) {
       what: 'the fake mic’s beeps to open the voice gate',
     });
     await rises(received(b, a), 'bob’s inbound packets once alice’s gate opens', 5);
+    await waitFor(() => (b.session.playedAudio(a.mesh.peerId)?.rms() ?? -1) > 1e-3, {
+      what: 'bob to play alice’s beeps (RMS > 1e-3) once her gate opens',
+    });
   });
 
   it('deafen silences playback (and stops transmitting), then restores it', async () => {

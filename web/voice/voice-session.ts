@@ -26,6 +26,7 @@ import {
   type FileStatus,
   IDLE_FILE,
 } from './audio-file-player.ts';
+import { CaptureLevels } from './capture-levels.ts';
 import { VoiceError } from './errors.ts';
 import { levelFromRms } from './level.ts';
 import { type CameraOptions, LocalVideo } from './local-video.ts';
@@ -69,7 +70,7 @@ export interface VoiceSessionOptions {
   speaking?: Partial<SpeakingOptions>;
   /** getStats() interval while someone observes `stats`. Default 1000 ms. */
   statsIntervalMs?: number;
-  /** Level meter, speaking and voice-activity tick. Default 20 ms. */
+  /** Level meter and speaking tick (voice activity reads each captured chunk instead where the browser can: capture-levels.ts). Default 20 ms. */
   meterIntervalMs?: number;
 }
 
@@ -100,6 +101,14 @@ interface Call {
   readonly localDetector: SpeakingDetector;
   mic?: Microphone;
   micTrack?: MediaStreamTrack;
+  /**
+   * What the senders carry when they carry the mic: a clone of `micTrack`, enabled
+   * while the mic's gate is open (a disabled track sends silence). The clone leaves
+   * the mic itself running for the level meter and the voice-activity detector.
+   */
+  sendTrack?: MediaStreamTrack;
+  /** Feeds the voice-activity detector chunk by chunk where the browser can; else the meter tick does. */
+  levels?: CaptureLevels;
   mix?: SendMix;
   voice?: TrackSenders;
   relay?: RelayRoute;
@@ -114,6 +123,13 @@ interface Call {
   video: Partial<Record<VideoKind, LocalVideo>>;
   videoStarting: Partial<Record<VideoKind, Promise<MediaStream>>>;
   tornDown: boolean;
+}
+
+/** A clone of the mic for the senders, its gate (`enabled`) shut unless `open`. */
+function gatedClone(track: MediaStreamTrack, open = false): MediaStreamTrack {
+  const clone = track.clone();
+  clone.enabled = open;
+  return clone;
 }
 
 const sameProcessing = (a: AudioProcessing, b: AudioProcessing): boolean =>
@@ -243,9 +259,12 @@ export class VoiceSession {
       }
       call.mic = mic;
       call.micTrack = mic.track;
+      call.sendTrack = gatedClone(mic.track);
       call.mix = new SendMix(context, mic.track);
+      this.listenToCapture(call, mic.track);
       call.player = new AudioFilePlayer(context, call.mix.fileInput, this.file);
-      call.voice = new TrackSenders(mesh, mic.track, new MediaStream([mic.track]), mediaLabel('voice'), {
+      const sendTrack = call.sendTrack;
+      call.voice = new TrackSenders(mesh, sendTrack, new MediaStream([sendTrack]), mediaLabel('voice'), {
         open: false,
         maxBitrate: this.maxBitrate.value,
       });
@@ -542,8 +561,8 @@ export class VoiceSession {
   }
 
   private applyTransmit(call: Call): void {
-    const { mix, voice, micTrack } = call;
-    if (!mix || !voice || !micTrack || this.call !== call) return;
+    const { mix, voice, sendTrack } = call;
+    if (!mix || !voice || !sendTrack || this.call !== call) return;
     const decision = decideTransmit({
       mode: this.inputMode.value,
       muted: this.muted.value,
@@ -556,6 +575,8 @@ export class VoiceSession {
     const before = call.decision;
     const route = call.relay ?? 'mesh';
     call.decision = decision;
+    sendTrack.enabled = decision.micOpen;
+    this.transmitting.set(decision.audible);
     const sameRoute = call.decidedFor === route;
     call.decidedFor = route;
     if (
@@ -567,7 +588,7 @@ export class VoiceSession {
     )
       return;
     mix.setMicInMix(decision.micInMix);
-    const source = decision.source === 'mix' ? mix.track : micTrack;
+    const source = decision.source === 'mix' ? mix.track : sendTrack;
     const { relay } = call;
     if (relay) {
       relay.setSource(source);
@@ -575,17 +596,33 @@ export class VoiceSession {
     }
     void voice.setSource(source);
     void voice.setOpen(decision.transmitting && (!relay || call.meshAlongside === true));
-    this.transmitting.set(decision.audible);
   }
 
   private async adoptMic(call: Call, track: MediaStreamTrack): Promise<void> {
     if (this.call !== call || !call.mix || !call.voice) throw new VoiceError('ABORTED', 'the call ended');
     call.micTrack = track;
     call.mix.setMicTrack(track);
+    this.listenToCapture(call, track);
+    const before = call.sendTrack;
+    const sendTrack = gatedClone(track, call.decision?.micOpen === true);
+    call.sendTrack = sendTrack;
     if (call.decision?.source !== 'mix') {
-      call.relay?.setSource(track);
-      await call.voice.setSource(track);
+      call.relay?.setSource(sendTrack);
+      await call.voice.setSource(sendTrack);
     }
+    before?.stop();
+  }
+
+  /** The detector hears each captured chunk as it comes (capture-levels.ts), where the browser can. */
+  private listenToCapture(call: Call, track: MediaStreamTrack): void {
+    call.levels?.stop();
+    if (!CaptureLevels.supported()) return;
+    call.levels = new CaptureLevels(track, (level, now) => {
+      if (this.call !== call) return;
+      const before = call.voiceActive;
+      call.voiceActive = call.localDetector.update(level, now);
+      if (call.voiceActive !== before) this.applyTransmit(call);
+    });
   }
 
   private onMicEnded(call: Call): void {
@@ -626,7 +663,7 @@ export class VoiceSession {
     const now = performance.now();
     const level = levelFromRms(call.mix.micProbe.rms());
     this.level.set(Math.round(level * 100) / 100);
-    call.voiceActive = call.localDetector.update(level, now);
+    if (!call.levels) call.voiceActive = call.localDetector.update(level, now);
     this.applyTransmit(call);
     const heard = call.decision?.transmitting === true;
     const source = call.decision?.source;
@@ -683,6 +720,8 @@ export class VoiceSession {
       await Promise.all([call.voice?.close(), ...Object.values(call.video).map((local) => local?.stop())]);
     } finally {
       call.mic?.stop();
+      call.levels?.stop();
+      call.sendTrack?.stop();
       call.mix?.close();
       call.playback.close();
       await call.context.close().catch(() => undefined /* already closed */);

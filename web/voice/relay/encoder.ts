@@ -10,13 +10,8 @@
  * own rate (Opus accepts 8–48 kHz input).
  */
 import type { FrameSealer } from '../../../crypto/frame.ts';
+import { type TrackProcessorConstructor, trackProcessor } from '../capture-levels.ts';
 import { VoiceError } from '../errors.ts';
-
-/** Chromium's MediaStreamTrackProcessor (not in TypeScript's DOM lib). */
-interface TrackProcessor {
-  readonly readable: ReadableStream<AudioData>;
-}
-type TrackProcessorConstructor = new (init: { track: MediaStreamTrack }) => TrackProcessor;
 
 export const OPUS_SAMPLE_RATE = 48_000;
 export const FRAME_DURATION_US = 20_000;
@@ -38,9 +33,8 @@ export interface EncoderStats {
   readonly errors: number;
 }
 
-function trackProcessor(): TrackProcessorConstructor {
-  const ctor = (globalThis as { MediaStreamTrackProcessor?: TrackProcessorConstructor })
-    .MediaStreamTrackProcessor;
+function processorForEncoding(): TrackProcessorConstructor {
+  const ctor = trackProcessor();
   if (ctor === undefined || typeof AudioEncoder === 'undefined')
     throw new VoiceError(
       'NOT_SUPPORTED',
@@ -103,7 +97,7 @@ export class RelayEncoder {
   start(track: MediaStreamTrack): void {
     if (track.kind !== 'audio') throw VoiceError.badArgument('track', 'must be an audio track');
     this.stop();
-    const Processor = trackProcessor();
+    const Processor = processorForEncoding();
     const reader = new Processor({ track }).readable.getReader();
     this.reader = reader;
     this.encoder = new AudioEncoder({
