@@ -122,6 +122,16 @@ describe('voice session on the relay route', function (this: Suite) {
       await waitFor(() => (heardDirect() === 700 ? true : undefined), {
         what: 'alice’s 700 Hz on the direct track bob’s ear gets',
       });
+      // The route indicator's buffer is then WebRTC's jitter buffer delay, not the page's target.
+      const pageTarget = () => b.session.relayStats()?.senders[voice.peerId]?.targetMs;
+      const shown = await waitFor(
+        () => {
+          const ms = b.session.relayPeerStats(voice.peerId)?.bufferMs;
+          return ms !== undefined && ms !== pageTarget() ? ms : undefined;
+        },
+        { what: 'the direct voice’s buffer read from its receiver’s stats', timeoutMs: 6000 },
+      );
+      expect(shown, 'a jitter buffer delay in ms').to.be.within(0, 500);
       b.session.setVolume(alice, 2);
       await waitFor(() => (b.session.earTrack(voice.peerId) === mixed() ? true : undefined), {
         what: 'at 200 % alice plays through the mixed loopback (a media element stops at 100 %)',
@@ -130,6 +140,9 @@ describe('voice session on the relay route', function (this: Suite) {
       await waitFor(() => (heardMixed() === 700 ? true : undefined), {
         what: 'alice’s 700 Hz through the mixed loopback at 200 %',
       });
+      expect(b.session.relayPeerStats(voice.peerId)?.bufferMs, 'decoded: the page buffer’s target').to.equal(
+        pageTarget(),
+      );
     } finally {
       await context.close();
     }

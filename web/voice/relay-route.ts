@@ -62,7 +62,7 @@ export interface RelayPeerStats {
   readonly loss: number | null;
   /** How unevenly the sender's frames arrive, ms (RFC 3550 interarrival jitter). */
   readonly jitterMs: number | null;
-  /** The jitter buffer's target delay, ms (it grows with jitter). */
+  /** The jitter buffer's delay, ms (it grows with jitter): WebRTC's when the voice plays from its packets, else the page's target. */
   readonly bufferMs: number;
 }
 
@@ -169,7 +169,7 @@ export class RelayRoute {
       rttMs: this.link.rttMs?.value ?? null,
       loss: total > 0 ? s.lost / total : null,
       jitterMs: s.jitterMs,
-      bufferMs: s.targetMs,
+      bufferMs: sender.direct?.bufferMs() ?? s.targetMs,
     };
   }
 
@@ -218,7 +218,7 @@ export class RelayRoute {
       return;
     }
     this.framesReceived++;
-    sender.direct?.(opened.keyId, opened.counter, opened.payload);
+    sender.direct?.write(opened.keyId, opened.counter, opened.payload);
     sender.playback.push(opened.keyId, opened.counter, opened.payload);
     sender.playback.tick();
   }

@@ -41,8 +41,13 @@ interface PeerChain {
   direct: DirectVoice | undefined;
 }
 
-/** Writes one relay sender's opened Opus packet to its direct playback. */
-export type DirectFeed = (keyId: number, counter: number, opus: Uint8Array) => void;
+/** One relay sender's direct playback, as its route sees it. */
+export interface DirectFeed {
+  /** Writes the sender's opened Opus packet `counter` under `keyId`. */
+  write(keyId: number, counter: number, opus: Uint8Array): void;
+  /** WebRTC's jitter buffer delay for this voice, ms, while it plays directly (else null). */
+  bufferMs(): number | null;
+}
 
 interface SinkSettable {
   setSinkId(sinkId: string): Promise<void>;
@@ -131,7 +136,10 @@ export class RemoteAudio {
       .catch((error: unknown) =>
         console.warn('tincan relay voice: direct output failed; decoded instead', error),
       );
-    return (keyId, counter, opus) => voice?.write(keyId, counter, opus);
+    return {
+      write: (keyId, counter, opus) => voice?.write(keyId, counter, opus),
+      bufferMs: () => (voice && chain.gainValue <= 1 ? voice.bufferMs : null),
+    };
   }
 
   /**

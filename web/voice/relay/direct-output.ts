@@ -26,6 +26,8 @@ const FRAME_MS = 20;
 const MAX_STEP = 50;
 /** Frames' worth of wall time beyond the counter step that make a pause (a new talk spurt). */
 const PAUSE_FRAMES = 5;
+/** How often each voice's WebRTC jitter buffer delay is read for the route indicator. */
+const STATS_INTERVAL_MS = 2000;
 
 /** What the browser must offer (Chromium's encoded transform on the main thread). */
 export function canPlayDirect(): boolean {
@@ -54,6 +56,10 @@ export class DirectVoice {
   private writer: WritableStreamDefaultWriter<EncodedFrame> | undefined;
   private last: { keyId: number; counter: number; timestamp: number; at: number } | undefined;
   private closed = false;
+  /** WebRTC's jitter buffer delay over the last stats interval, ms (null before the first). */
+  bufferMs: number | null = null;
+  /** @internal The receiver's totals at the last stats read. */
+  buffered = { delay: 0, emitted: 0 };
   /** Frames written, and dropped (before the template, or after close). */
   readonly counts = { written: 0, dropped: 0 };
 
@@ -132,6 +138,7 @@ export class DirectOutput {
   private readonly zero: ConstantSourceNode;
   private negotiation: Promise<void> = Promise.resolve();
   private sinkId = '';
+  private statsTimer: ReturnType<typeof setInterval> | undefined;
 
   constructor(context: AudioContext) {
     this.silence = context.createMediaStreamDestination();
@@ -141,6 +148,7 @@ export class DirectOutput {
     this.zero.offset.value = 0;
     this.zero.connect(this.silence);
     this.zero.start();
+    this.statsTimer = setInterval(() => void this.readBuffers(), STATS_INTERVAL_MS);
     this.send.onicecandidate = (e) =>
       e.candidate && void this.receive.addIceCandidate(e.candidate).catch(() => {});
     this.receive.onicecandidate = (e) =>
@@ -209,11 +217,35 @@ export class DirectOutput {
   }
 
   close(): void {
+    clearInterval(this.statsTimer);
     for (const key of [...this.voices.keys()]) this.remove(key);
     this.zero.stop();
     this.zero.disconnect();
     this.send.close();
     this.receive.close();
+  }
+
+  /** Each voice's jitter buffer delay since the last read (inbound-rtp jitterBufferDelay / emitted samples). */
+  private async readBuffers(): Promise<void> {
+    if (this.voices.size === 0 || this.receive.connectionState === 'closed') return;
+    const byTrack = new Map<string, DirectVoice>();
+    for (const voice of this.voices.values()) if (voice.track) byTrack.set(voice.track.id, voice);
+    const report = await this.receive.getStats().catch(() => undefined);
+    for (const stat of report?.values() ?? []) {
+      const s = stat as {
+        type: string;
+        trackIdentifier?: string;
+        jitterBufferDelay?: number;
+        jitterBufferEmittedCount?: number;
+      };
+      const voice =
+        s.type === 'inbound-rtp' && s.trackIdentifier ? byTrack.get(s.trackIdentifier) : undefined;
+      if (!voice || s.jitterBufferDelay === undefined || s.jitterBufferEmittedCount === undefined) continue;
+      const emitted = s.jitterBufferEmittedCount - voice.buffered.emitted;
+      const delay = s.jitterBufferDelay - voice.buffered.delay;
+      if (emitted > 0) voice.bufferMs = (delay / emitted) * 1000;
+      voice.buffered = { delay: s.jitterBufferDelay, emitted: s.jitterBufferEmittedCount };
+    }
   }
 
   private async negotiate(): Promise<void> {
