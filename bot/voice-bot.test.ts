@@ -397,4 +397,24 @@ describe('VoiceBot through the relay', () => {
     );
     await third.leave();
   });
+
+  it('leaves when its identity joins voice from elsewhere (one device in voice per identity)', async () => {
+    const first = await joinBot(dave);
+    await ready(first, dave.key);
+    const second = await joinBot(dave);
+    await eventually(() => assert.equal(first.transmitting, false, 'the first instance left its call'));
+    await eventually(() =>
+      assert.equal(b.session.members$.get(dave.key)?.voice.length, 1, 'B sees dave in voice once'),
+    );
+    await ready(second, dave.key);
+    const h = heardFrom(dave.key);
+    const had = h.frames.length;
+    for (const f of toneFrames(TONE_HZ, 10)) second.send(f);
+    await eventually(() => assert.equal(h.frames.length, had + 10, 'B hears the instance that joined last'));
+    assert.ok(
+      h.frames.slice(had).every((f) => f.keyId === second.keyId),
+      'under its key id',
+    );
+    await second.leave();
+  });
 });

@@ -348,6 +348,10 @@ export class VoiceBot {
     this.offs.push(
       keys.onChange(() => this.keysChanged()),
       members$.list.subscribe(() => this.presenceChanged()),
+      // My identity joined voice from elsewhere (one device in voice per identity): this bot leaves.
+      this.session.conn.on('voice.ended', (m) => {
+        if (m.channel === this.channel.id) void this.leave();
+      }),
     );
     this.presenceChanged();
   }

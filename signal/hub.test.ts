@@ -24,7 +24,11 @@ describe('signal hub', () => {
   };
 
   before(async () => {
-    t = await startTestServer({ authorizedKeys: [admin, mod, bob, carol, dave].map((m) => m.line).join('') });
+    t = await startTestServer({
+      authorizedKeys: [admin, mod, bob, carol, dave].map((m) => m.line).join(''),
+      // Every client here comes from 127.0.0.1: more than the default budget of 20 in a burst.
+      overrides: { authAttemptsPerIp: { perSecond: 50, burst: 100 } },
+    });
   });
   after(async () => {
     for (const c of clients) c.close();
@@ -154,6 +158,32 @@ describe('signal hub', () => {
       );
       const audit = t.server.hub.store.listAudit(50).map((a) => a.action);
       assert.ok(audit.includes('member.kick') && audit.includes('member.move'));
+    });
+  });
+
+  describe('one device in voice per identity', () => {
+    it('ends the voice of my other session when I join from a second device', async () => {
+      const voice = t.server.hub.channels.list().find((c) => c.kind === 'voice')!;
+      const phone = await open(carol);
+      const desktop = await open(carol);
+      const watcher = await open(bob);
+      await phone.request('voice.join', { channel: voice.id });
+      const ended = nextMessage(phone, 'voice.ended');
+      const presence = nextMessage(watcher, 'presence', (m) => {
+        const p = m.member as { key: string; voice: { channel: string }[] } | undefined;
+        return p?.key === phone.welcome.user.key && p.voice.length === 1;
+      });
+      await desktop.request('voice.join', { channel: voice.id });
+      const message = await ended;
+      assert.equal(message.channel, voice.id, 'voice.ended names the channel the phone was in');
+      assert.equal(message.reason, 'elsewhere', 'and says why');
+      await presence;
+      const inVoice = () =>
+        [...(t.server.hub.byUser.get(phone.welcome.user.key) ?? [])].filter((s) => s.voice).length;
+      assert.equal(inVoice(), 1, 'only the session that joined last is in voice');
+      await assert.doesNotReject(phone.request('voice.leave', {}), 'leaving after the end is harmless');
+      assert.equal(inVoice(), 1, 'the phone leaving does not end the desktop’s call');
+      for (const c of [phone, desktop, watcher]) c.close(); // the per-address cap counts open sockets
     });
   });
 

@@ -91,8 +91,21 @@ export function enterVoice(hub: Hub, session: Session, channelId: string, bypass
   hub.pushPresence(session.user!.key);
 }
 
+/**
+ * Joins a voice channel. One identity talks from one device at a time, as in Discord:
+ * its other sessions in voice are ended (`voice.ended`, reason `elsewhere`). Relay
+ * listeners hold one frame secret per member and epoch, so they would hear only one
+ * of two devices anyway.
+ */
 export function joinVoice(hub: Hub, session: Session, msg: MessageOf<'voice.join'>): Reply {
   enterVoice(hub, session, msg.channel, false);
+  for (const other of hub.byUser.get(session.user!.key) ?? []) {
+    if (other === session || !other.voice) continue;
+    const channel = other.voice.channel;
+    other.voice = undefined;
+    other.send({ type: 'voice.ended', channel, reason: 'elsewhere' });
+    hub.pushPresence(session.user!.key);
+  }
   const channel = hub.channels.get(msg.channel)!;
   return {
     channel: channel.id,

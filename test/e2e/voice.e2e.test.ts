@@ -15,7 +15,9 @@
  *  7. Alice leaves: her microphone is released, and she is gone from the others' calls.
  *  8. Alice comes back: she hears both others again, and both hear her (a rejoin
  *     on the same page, whose text chat kept the channel's mesh room).
- *  9. With "hide my IP" (TURN only), two fresh members talk through coturn started by
+ *  9. A moderator moves Carol to another voice channel: her call follows, and she
+ *     leaves Alice's and Bob's calls.
+ * 10. With "hide my IP" (TURN only), two fresh members talk through coturn started by
  *     the test with credentials the server mints: the selected pair is a relay pair.
  *     Skipped, saying why, when coturn is not installed.
  *
@@ -305,7 +307,28 @@ describe('voice channels, three people with tones, end to end', { timeout: 240_0
     }
   });
 
-  it('9. with "hide my IP", two members talk through coturn (relay ⇄ relay)', {
+  it('9. a moderator moves Carol to another channel: her call follows her there', async () => {
+    const afk = await rig.admin.createChannel('AFK', 'voice');
+    await rig.admin.moveMember(ids.carol, afk);
+    await eventually(async () => {
+      const where = await core<{ channel: string; status: string }>(
+        pages.carol,
+        'return { channel: s.voice.channel.value, status: s.voice.status.value };',
+      );
+      assert.deepEqual(where, { channel: afk, status: 'joined' }, 'Carol’s call is in AFK');
+    }, STEP_TIMEOUT_MS);
+    for (const name of ['alice', 'bob'] as const)
+      await eventually(async () => {
+        const peers = await peersOf(pages[name]);
+        assert.ok(!peers.some((p) => p.userId === ids.carol), `${name} no longer has Carol in the call`);
+      }, STEP_TIMEOUT_MS);
+    await eventually(
+      async () => assert.deepEqual(await peersOf(pages.carol), [], 'Carol is alone in AFK'),
+      STEP_TIMEOUT_MS,
+    );
+  });
+
+  it('10. with "hide my IP", two members talk through coturn (relay ⇄ relay)', {
     skip: coturnMissing(),
   }, async () => {
     const hidden: Page[] = [];

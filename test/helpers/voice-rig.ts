@@ -31,6 +31,8 @@ export interface VoiceRig {
   readonly channel: string;
   /** A one-use member invite link. */
   invite(): Promise<string>;
+  /** The server's admin, on the client core in Node (a moderator for moves and mutes). */
+  readonly admin: ServerSession;
   /** A Chromium whose fake microphone plays `wav` (bytes written to the rig's dir). */
   browserWithMic(name: string, wav: Uint8Array): Promise<Browser>;
   /** A page in a fresh context (own identity) with microphone and camera allowed. */
@@ -81,6 +83,7 @@ export async function voiceRig(options: { relay?: boolean } = {}): Promise<Voice
       missing,
       channel: server.hub.channels.list().find((c) => c.kind === 'voice')!.id,
       invite: () => inviter.createInvite({ role: 'member', expiresIn: 3600, maxUses: 1 }),
+      admin: inviter,
       browserWithMic: async (name, wav) => {
         const file = join(dir, `${name}.wav`);
         await writeFile(file, wav);

@@ -36,7 +36,6 @@ export interface MemberInfo {
   roles: string[];
   online: boolean;
   serverMuted: boolean;
-  /** Voice channel ids this member's sessions are in. */
   /** Each session's voice channel; `relay`: its voice goes through the relay. */
   voice: { channel: string; muted: boolean; deafened: boolean; relay: boolean }[];
   /** Local-only tags this user gave the member (lemon-chat style groups). */
@@ -129,6 +128,8 @@ export interface ServerView {
   kick(key: string, reason?: string): Promise<void>;
   ban(key: string, reason?: string): Promise<void>;
   mute(key: string, muted: boolean): Promise<void>;
+  /** Moves a member who is in voice to another voice channel (their call follows). */
+  moveMember(key: string, channel: string): Promise<void>;
   createChannel(name: string, kind: 'text' | 'voice', parent?: string): Promise<string>;
   updateChannel(
     id: string,

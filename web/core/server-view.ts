@@ -157,6 +157,12 @@ export class ServerSession implements ServerView {
         this.options.log?.('relay.notice: not base64url; ignored');
       }
     });
+    this.conn.on('voice.ended', (m) => {
+      if (typeof m.channel === 'string') void this.voice?.ended(m.channel, String(m.reason ?? ''));
+    });
+    this.conn.on('voice.moved', (m) => {
+      if (typeof m.channel === 'string') void this.voice?.moved(m.channel);
+    });
     this.conn.on('member.removed', (m) => this.onRemoved(m));
     this.conn.on('channels', (m) => {
       if (typeof m.update === 'string') this.tree.apply(m.update);
@@ -292,6 +298,10 @@ export class ServerSession implements ServerView {
 
   async mute(key: string, muted: boolean): Promise<void> {
     await this.conn.request('member.mute', { member: key, muted });
+  }
+
+  async moveMember(key: string, channel: string): Promise<void> {
+    await this.conn.request('member.move', { member: key, channel });
   }
 
   async createChannel(name: string, kind: 'text' | 'voice', parent?: string): Promise<string> {

@@ -19,6 +19,8 @@ const secret = crypto.getRandomValues(new Uint8Array(32));
 interface Rig {
   call: VoiceCall;
   states: Record<string, unknown>[];
+  /** Every request the call made, in order. */
+  requests: { type: string; fields: Record<string, unknown> }[];
   connects: () => number;
   close(): Promise<void>;
 }
@@ -38,6 +40,7 @@ async function rig(o: {
   await peer.session.join(peer.mesh);
   const relay = new PageRelay();
   const states: Record<string, unknown>[] = [];
+  const requests: Rig['requests'] = [];
   let connects = 0;
   let failures = o.failConnects ?? 0;
   const callRelay: CallRelay = {
@@ -57,6 +60,7 @@ async function rig(o: {
     join: () => Object.assign(mine, { leave: async () => undefined }),
     engine: new VoiceSession({ inputMode: 'open-mic' }),
     request: async (type, fields) => {
+      requests.push({ type, fields });
       if (type === 'voice.state') states.push(fields);
       return type === 'voice.join'
         ? { meshLimit: o.meshLimit ?? 6, bitrate: 32_000, canSpeak: true, relay: true }
@@ -74,6 +78,7 @@ async function rig(o: {
   return {
     call,
     states,
+    requests,
     connects: () => connects,
     close: async () => {
       await call.leave();
@@ -141,5 +146,46 @@ describe('voice call: route choice', function (this: Suite) {
       timeoutMs: 15_000,
     });
     expect(open.connects(), 'connect attempts').to.equal(2);
+  });
+});
+
+describe('voice call: the server ends or moves it', function (this: Suite) {
+  this.timeout(30_000);
+  afterEach(async () => {
+    await open?.close();
+    open = undefined;
+  });
+
+  it('ends the call when I join voice from another device, without telling the server again', async () => {
+    open = await rig({ others: (bob) => [{ userId: bob, relay: false }] });
+    await open.call.join('lounge');
+    expect(open.call.status.value, 'joined').to.equal('joined');
+    await open.call.ended('elsewhere-channel', 'elsewhere');
+    expect(open.call.status.value, 'an end for another channel changes nothing').to.equal('joined');
+    const before = open.requests.length;
+    await open.call.ended('lounge', 'elsewhere');
+    expect(open.call.status.value, 'the call ended').to.equal('idle');
+    expect(open.call.channel.value, 'in no channel').to.equal(undefined);
+    expect(open.call.engine.joined.value, 'the engine left (mic released)').to.equal(false);
+    expect(open.call.problem.value, 'says why').to.match(/another device/);
+    expect(
+      open.requests.slice(before).map((r) => r.type),
+      'no voice.leave: the server ended it',
+    ).to.deep.equal([]);
+  });
+
+  it('follows a moderator’s move to another channel', async () => {
+    open = await rig({ others: (bob) => [{ userId: bob, relay: false }] });
+    await open.call.join('lounge');
+    const before = open.requests.length;
+    await open.call.moved('afk');
+    expect(open.call.channel.value, 'now in the channel I was moved to').to.equal('afk');
+    expect(open.call.status.value, 'and joined there').to.equal('joined');
+    const types = open.requests.slice(before).map((r) => r.type);
+    expect(types, 'no voice.leave, which would take me out of the new channel').not.to.include('voice.leave');
+    expect(open.requests.slice(before)[0], 'the call joins the new channel').to.deep.equal({
+      type: 'voice.join',
+      fields: { channel: 'afk' },
+    });
   });
 });

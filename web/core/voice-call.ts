@@ -235,13 +235,36 @@ export class VoiceCall {
 
   /** Leaves the call: tracks stop, the microphone is released, the mesh is left, the server told. */
   async leave(): Promise<void> {
+    await this.hangUp(true);
+  }
+
+  /**
+   * The server ended my call in `channel` (`voice.ended`): I joined voice from another
+   * device. The call ends here without telling the server, which knows.
+   */
+  async ended(channel: string, reason: string): Promise<void> {
+    if (this.channel.value !== channel) return;
+    await this.hangUp(false);
+    this.problem.set(
+      reason === 'elsewhere' ? 'You joined voice from another device.' : 'The server ended your call.',
+    );
+  }
+
+  /** A moderator moved me to `channel` (`voice.moved`): the call follows, as in Mumble and Discord. */
+  async moved(channel: string): Promise<void> {
+    if (this.channel.value === undefined || this.channel.value === channel) return;
+    await this.hangUp(false); // the server has me in the new channel already
+    await this.join(channel);
+  }
+
+  private async hangUp(tellServer: boolean): Promise<void> {
     this.turn++;
     const was = this.channel.value;
     await this.teardown();
     this.channel.set(undefined);
     this.status.set('idle');
     this.speakBlocked.set(false);
-    if (was !== undefined) await this.ctx.request('voice.leave', {}).catch(() => undefined);
+    if (tellServer && was !== undefined) await this.ctx.request('voice.leave', {}).catch(() => undefined);
   }
 
   setMuted(muted: boolean): void {

@@ -1,6 +1,6 @@
 import { expect, fixture, html, oneEvent } from '@open-wc/testing';
 import { $, $$, answer } from '../testing/dom.ts';
-import { ALL_PERMISSIONS, FixtureServer, keyOf, member } from '../testing/fixtures.ts';
+import { ALL_PERMISSIONS, channel, FixtureServer, keyOf, member } from '../testing/fixtures.ts';
 import './member-panel.component.ts';
 import type { TcMemberPanel } from './member-panel.component.ts';
 
@@ -72,6 +72,39 @@ describe('<tc-member-panel>', () => {
       ['mute', keyOf('Alice'), true],
       ['rename', keyOf('Alice'), 'Alicia'],
     ]);
+  });
+
+  it('moves a member in voice to another voice channel, when allowed', async () => {
+    const channels = [
+      channel('general'),
+      channel('lounge', { kind: 'voice', name: 'Lounge', order: 1 }),
+      channel('afk', { kind: 'voice', name: 'AFK', order: 2 }),
+    ];
+    const inVoice = member('Alice', {
+      voice: [{ channel: 'lounge', muted: false, deafened: false, relay: false }],
+    });
+    const s = new FixtureServer('s', 'Blue', {
+      permissions: ALL_PERMISSIONS,
+      channels,
+      members: [member('me'), inVoice],
+    });
+    const el = await panel(s);
+    expect($(el, 'form.move label').textContent, 'says where they are').to.contain('In Lounge');
+    const options = $$<HTMLOptionElement>(el, 'form.move option').map((o) => o.value);
+    expect(options, 'every other voice channel, not text ones').to.deep.equal(['afk']);
+    $<HTMLButtonElement>(el, 'form.move button[type=submit]').click();
+    await new Promise((r) => setTimeout(r));
+    expect(s.calls, 'no confirmation: moved at once').to.deep.equal([['moveMember', keyOf('Alice'), 'afk']]);
+    await expect(el).shadowDom.to.be.accessible();
+
+    const notInVoice = await panel(server(ALL_PERMISSIONS));
+    expect($$(notInVoice, 'form.move'), 'no move for a member out of voice').to.have.length(0);
+    const noRight = new FixtureServer('s', 'Blue', {
+      permissions: ['send'],
+      channels,
+      members: [member('me'), inVoice],
+    });
+    expect($$(await panel(noRight), 'form.move'), 'no move without the permission').to.have.length(0);
   });
 
   it('saves local tags and opens a direct message', async () => {

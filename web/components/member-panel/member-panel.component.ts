@@ -121,6 +121,29 @@ export class TcMemberPanel extends LitElement {
     );
   }
 
+  /** A moderator drags someone to another voice channel, as in Mumble: no confirmation, their call follows. */
+  private move(event: SubmitEvent, m: MemberInfo): void {
+    event.preventDefault();
+    const channel = new FormData(event.target as HTMLFormElement).get('channel')?.toString();
+    if (channel) void this.act(Promise.resolve(true), () => this.server!.moveMember(m.key, channel));
+  }
+
+  private renderMove(s: ServerView, m: MemberInfo) {
+    const current = m.voice[0]?.channel;
+    if (current === undefined) return nothing;
+    const voiceChannels = s.channels.value.filter((c) => c.kind === 'voice');
+    const here = voiceChannels.find((c) => c.id === current)?.name ?? 'a voice channel';
+    const targets = voiceChannels.filter((c) => c.id !== current);
+    if (targets.length === 0) return nothing;
+    return html`<form class="move" @submit=${(e: SubmitEvent) => this.move(e, m)}>
+      <label for="move-to">In ${here}. Move to</label>
+      <select id="move-to" name="channel">
+        ${targets.map((c) => html`<option value=${c.id}>${c.name}</option>`)}
+      </select>
+      <button type="submit">Move</button>
+    </form>`;
+  }
+
   private saveTags(event: SubmitEvent, m: MemberInfo): void {
     event.preventDefault();
     const text = new FormData(event.target as HTMLFormElement).get('tags')?.toString() ?? '';
@@ -169,6 +192,7 @@ export class TcMemberPanel extends LitElement {
         <input id="tags" name="tags" .value=${m.tags.join(', ')} placeholder="friends, team" />
         <button type="submit">Save tags</button>
       </form>
+      ${can('move') ? this.renderMove(s, m) : nothing}
       ${this.error ? html`<p class="error" role="alert">${this.error}</p>` : nothing}
       <div class="actions">
         ${self ? nothing : html`<button type="button" class="primary" @click=${() => emit(this, 'tc-dm-open', { key: m.key })}>Send message</button>`}

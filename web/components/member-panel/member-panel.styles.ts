@@ -24,9 +24,15 @@ export const styles = css`
     margin: 0;
     line-height: 1.6;
   }
-  .tags {
+  .tags,
+  .move {
     display: flex;
     gap: 0.4rem;
+  }
+  .move {
+    margin-top: 0.75rem;
+    align-items: center;
+    flex-wrap: wrap;
   }
   .tags input {
     flex: 1;

@@ -151,6 +151,7 @@ export const ALL_PERMISSIONS = [
   'kick',
   'ban',
   'mute',
+  'move',
   'rename',
   'send',
   'upload',
@@ -232,6 +233,7 @@ export class FixtureServer implements ServerView {
   kick = (key: string, reason?: string) => this.record('kick', key, reason);
   ban = (key: string, reason?: string) => this.record('ban', key, reason);
   mute = (key: string, muted: boolean) => this.record('mute', key, muted);
+  moveMember = (key: string, channel: string) => this.record('moveMember', key, channel);
   async createChannel(name: string, kind: 'text' | 'voice', parent?: string) {
     this.calls.push(['createChannel', name, kind, parent]);
     const order = this.channels.value.length;

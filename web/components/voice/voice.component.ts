@@ -404,7 +404,8 @@ export class TcVoice extends LitElement {
         <button type="button" class="primary join" @click=${() => this.channel && this.act(() => call.join(this.channel!))}>
           Join voice</button>
         ${inCall ? html`<span class="note">You are in ${this.channelName(call.channel.value)}; joining moves you here.</span>` : nothing}
-      </div>`;
+      </div>
+      ${!inCall && call.problem.value ? html`<p class="problem" role="alert">${call.problem.value}</p>` : nothing}`;
     return this.renderFull(call);
   }
 }
