@@ -6,8 +6,11 @@
  *
  * Per connection: HELLO with a ticket signed by the signal server (checked with its
  * public key, nothing else kept about users) → JOINED, PEER/GONE as members come and
- * go → FRAMEs in over either transport, FORWARDs out over the data channel when it
- * is open, else the WebSocket. Every bad input gets a typed ERROR and is counted;
+ * go → FRAMEs in over either transport, FORWARDs out over the data channel while the
+ * client's own voice traffic (FRAME, PING) comes that way, else the WebSocket: a
+ * client that gave up a channel whose path died silently pings over its socket, and
+ * its voice follows it there at once instead of going into the dead channel until
+ * SCTP notices. Every bad input gets a typed ERROR and is counted;
  * a bad HELLO, and a sender that keeps sending what is refused or more than its
  * token bucket allows, is closed with the error's 4xxx code. One address may hold at
  * most `maxConnectionsPerIp` sockets at once; more are refused TOO_MANY_CONNECTIONS.
@@ -283,6 +286,8 @@ class RelayConnection {
   private noticed = false;
   private member: Member | undefined;
   private peer: RelayPeer | undefined;
+  /** The client's latest FRAME or PING came over the data channel: its forwards go that way. */
+  private clientOnDc = false;
   private readonly frames: TokenBucket;
   private readonly strikes: TokenBucket;
   /** Silence notices: one per mute or unmute in the channel; a flood is refused. */
@@ -370,7 +375,7 @@ class RelayConnection {
     this.noticed = this.relay.noticeSilences(result.ticket.user);
     const sink: Sink = {
       send: (bytes) => {
-        if (this.peer?.send(bytes)) {
+        if (this.clientOnDc && this.peer?.send(bytes)) {
           this.relay.countFrame('forwardsOut', 'dc');
           return;
         }
@@ -378,7 +383,7 @@ class RelayConnection {
         this.ws.send(bytes);
         this.relay.countFrame('forwardsOut', 'ws');
       },
-      buffered: () => (this.peer?.isOpen ? this.peer.buffered() : this.ws.bufferedAmount),
+      buffered: () => (this.clientOnDc && this.peer?.isOpen ? this.peer.buffered() : this.ws.bufferedAmount),
     };
     this.member = this.relay.join(this, result.ticket.channel, result.ticket.user, sink);
   }
@@ -387,6 +392,7 @@ class RelayConnection {
     const member = this.member!;
     switch (msg.type) {
       case 'frame':
+        this.clientOnDc = via === 'dc';
         if (!this.canSpeak || this.noticed || this.relay.isSilenced(member.user)) {
           this.refuse('NOT_ALLOWED', 'listen-only');
           return;
@@ -415,6 +421,7 @@ class RelayConnection {
           .catch(() => this.refuse('INTERNAL', 'notice'));
         return;
       case 'ping':
+        this.clientOnDc = via === 'dc';
         if (!this.pings.take(this.relay.now())) {
           this.refuse('RATE_LIMITED', 'pings');
           return;

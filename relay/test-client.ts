@@ -107,7 +107,11 @@ export class RelayTestClient {
     this.wake();
   }
 
-  /** Negotiates a data channel over the socket; resolves when it is open. */
+  /**
+   * Negotiates a data channel over the socket; resolves when it is open and the relay
+   * knows (a PING over it, as RelayClient sends on open: the relay forwards over the
+   * channel the client's own voice traffic takes).
+   */
   async openDataChannel(bindAddress = '127.0.0.1', timeoutMs = 10_000): Promise<void> {
     const ndc = await import('node-datachannel');
     const pc = new ndc.PeerConnection(`client-${this.slot}`, { iceServers: [], bindAddress });
@@ -130,6 +134,11 @@ export class RelayTestClient {
       this.wake();
     });
     await this.until(() => open, timeoutMs, 'data channel open');
+    const nonce = 0xffff_fffe; // this handshake's own, kept out of `pongs`
+    dc.sendMessageBinary(encodeRelay.ping(nonce));
+    const ours = () => this.pongs.findIndex((p) => p.nonce === nonce && p.via === 'dc');
+    await this.until(() => ours() >= 0, timeoutMs, 'the PONG over the data channel');
+    this.pongs.splice(ours(), 1);
   }
 
   private onSignal(signal: RelaySignal): void {

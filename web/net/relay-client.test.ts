@@ -27,9 +27,11 @@ import { eventually } from '../core/testing.ts';
 import { ReconnectPolicy } from './reconnect.ts';
 import {
   type BinarySocket,
+  PING_MS,
   RelayClient,
   type RelayClientOptions,
   type RelayTransport,
+  SILENT_CHANNEL_PINGS,
 } from './relay-client.ts';
 import type { PeerConnectionFactory } from './relay-data-channel.ts';
 import type { SignalClient } from './signal-client.ts';
@@ -422,6 +424,38 @@ describe('RelayClient over WebRTC data channels to a standalone relay', () => {
     sendAll(a, 10);
     await eventually(() => assert.deepEqual(sorted(bHears), range(0, 10), 'B hears A over its socket'));
     assert.equal(since(before).inWs, 10, 'A’s frames came in over its socket');
+  });
+
+  it('gives up an open data channel that goes silent, and the relay sends to the socket at once', async () => {
+    const [a, b] = [await join(), await join()];
+    await onDataChannel(a, 'A');
+    await onDataChannel(b, 'B');
+    await eventually(() => assert.equal(b.peers.value.size, 1, 'B knows A'));
+    // The path dies without a close reaching either end (UDP blocked mid-call), which
+    // needs root and a network namespace to do for real: A's channel at the relay is
+    // made a black hole, its sends dropped and what comes in ignored. Reaching into the
+    // relay's private connections is the price of that.
+    type Conn = {
+      member?: { slot: number };
+      peer?: { send(b: Uint8Array): boolean; events: { message(b: Uint8Array): void } };
+    };
+    const conns = (relay.relay as unknown as { connections: Set<Conn> }).connections;
+    const atRelay = [...conns].find((c) => c.member?.slot === a.slot.value)?.peer;
+    assert.ok(atRelay, 'A’s data channel at the relay');
+    atRelay.send = () => true;
+    atRelay.events.message = () => undefined;
+    const seen = record(a);
+    const aHears = hearing(a, b);
+    await eventually(
+      () => assert.equal(a.transport.value, 'websocket', 'A gave the silent channel up'),
+      (SILENT_CHANNEL_PINGS + 2) * PING_MS,
+    );
+    assert.deepEqual(seen, ['websocket'], 'the move shows in transport');
+    assert.equal(a.status.value, 'joined', 'A never left the call');
+    await eventually(() => {
+      b.send(numbered(50));
+      assert.ok(aHears.includes(50), 'A hears B again, over its socket');
+    }, 2 * PING_MS);
   });
 
   it('closes the data channel with a dropped socket, and negotiates a new one on the next', async () => {

@@ -9,7 +9,8 @@
  * it is open, frames go out and FORWARDs come in over it (UDP, no head-of-line
  * blocking). The socket stays open throughout as the control channel (LISTEN, LEAVE,
  * PEER, GONE) and carries the voice whenever the channel is not open: not yet, not
- * within `dataChannelTimeoutMs`, or closed or failed later. `transport` shows which.
+ * within `dataChannelTimeoutMs`, closed or failed later, or silent (open, but
+ * `SILENT_CHANNEL_PINGS` pings in a row unanswered). `transport` shows which.
  *
  * Voice is real time: a frame is sent only while the transport's send buffer is short
  * (`MAX_BUFFERED_BYTES`), otherwise dropped and counted, never queued. An unexpected
@@ -103,12 +104,20 @@ interface Session {
   refusal: ProtocolError | undefined;
   channel: RelayDataChannel | undefined;
   pingTimer: ReturnType<typeof setInterval> | undefined;
-  /** The ping in flight: its nonce and when it left (performance.now()). */
-  ping: { nonce: number; sentAt: number } | undefined;
+  /** The ping in flight: its nonce, when it left (performance.now()), and whether on the data channel. */
+  ping: { nonce: number; sentAt: number; onChannel: boolean } | undefined;
+  /** Pings in a row the open data channel did not answer. */
+  unanswered: number;
 }
 
 /** How often a joined client times the round trip to the relay. */
 export const PING_MS = 2_000;
+/**
+ * Pings in a row an open data channel may leave unanswered before it is given up for
+ * the socket: its path died without a close reaching either end (UDP blocked mid-call),
+ * which SCTP would take much longer to notice. The relay follows (relay/server.ts).
+ */
+export const SILENT_CHANNEL_PINGS = 3;
 /** Weight of a new round-trip sample in the shown figure. */
 const RTT_SMOOTHING = 0.3;
 
@@ -265,6 +274,7 @@ export class RelayClient {
       channel: undefined,
       pingTimer: undefined,
       ping: undefined,
+      unanswered: 0,
     };
     this.session = session;
     socket.addEventListener('open', () => {
@@ -378,16 +388,18 @@ export class RelayClient {
   /** One ping on the voice's transport; a ping unanswered by the next one is given up. */
   private sendPing(session: Session): void {
     if (this.session !== session) return;
-    const via = session.channel?.isOpen
-      ? session.channel
-      : session.socket.readyState === OPEN
-        ? session.socket
-        : undefined;
+    const channel = session.channel;
+    if (session.ping?.onChannel && channel?.isOpen && ++session.unanswered >= SILENT_CHANNEL_PINGS) {
+      channel.close(); // spent, as one that ended: a new socket negotiates the next
+      session.unanswered = 0;
+      this.transport.set('websocket');
+    }
+    const via = channel?.isOpen ? channel : session.socket.readyState === OPEN ? session.socket : undefined;
     if (!via) return;
     const nonce = Math.floor(Math.random() * 0x1_0000_0000);
     try {
       via.send(encodeRelay.ping(nonce));
-      session.ping = { nonce, sentAt: performance.now() };
+      session.ping = { nonce, sentAt: performance.now(), onChannel: via === channel };
     } catch {
       // The transport closed under us; the next tick tries what carries the voice then.
     }
@@ -397,6 +409,7 @@ export class RelayClient {
     const ping = session.ping;
     if (!ping || ping.nonce !== nonce) return; // late, or not ours
     session.ping = undefined;
+    session.unanswered = 0;
     const sample = performance.now() - ping.sentAt;
     const before = this.rttMs.value;
     this.rttMs.set(before === null ? sample : before + RTT_SMOOTHING * (sample - before));
