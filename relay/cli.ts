@@ -9,13 +9,16 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fromBase64url } from '../crypto/bytes.ts';
 import { identityFromSecretKey, publicKeyOf } from '../crypto/identity.ts';
+import { DEFAULT_TRUSTED_PROXIES, validProxyEntry } from './client-ip.ts';
 import { startRelay } from './server.ts';
 
 export const RELAY_USAGE = `  relay              run the voice relay alone
     --host HOST        address to listen on (default 127.0.0.1)
     --port PORT        port (default 8081)
     --server-key ID    the signal server's id (base64url public key) …
-    --data DIR         … or the signal server's data dir, to read it from server.key`;
+    --data DIR         … or the signal server's data dir, to read it from server.key
+    --trusted-proxy A  a proxy whose X-Forwarded-For names the client (repeatable;
+                       default loopback; none: believe no header)`;
 
 export async function relayCommand(argv: string[], usageError: (message: string) => Error): Promise<void> {
   const { values } = parseArgs({
@@ -25,6 +28,7 @@ export async function relayCommand(argv: string[], usageError: (message: string)
       port: { type: 'string' },
       'server-key': { type: 'string' },
       data: { type: 'string' },
+      'trusted-proxy': { type: 'string', multiple: true },
     },
     strict: true,
   });
@@ -42,7 +46,11 @@ export async function relayCommand(argv: string[], usageError: (message: string)
     const secret = (await readFile(join(values.data, 'server.key'), 'utf8')).trim();
     serverKey = identityFromSecretKey(fromBase64url(secret)).publicKey;
   } else throw usageError('relay needs --server-key or --data');
-  const relay = await startRelay({ host: values.host ?? '127.0.0.1', port, serverKey });
+  const proxies = values['trusted-proxy'] ?? [...DEFAULT_TRUSTED_PROXIES];
+  const trustedProxies = proxies.includes('none') ? [] : proxies;
+  const bad = trustedProxies.find((p) => !validProxyEntry(p));
+  if (bad !== undefined) throw usageError(`--trusted-proxy ${bad}: "loopback", "none" or an IP address`);
+  const relay = await startRelay({ host: values.host ?? '127.0.0.1', port, serverKey, trustedProxies });
   console.log(`tincan relay on ${relay.url}`);
   const stop = () => {
     relay.close().then(

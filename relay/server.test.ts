@@ -282,6 +282,44 @@ describe('relay server', () => {
     }
   });
 
+  it('counts a loopback proxy’s clients by their X-Forwarded-For address, and no one else’s', async () => {
+    const start = (trustedProxies?: string[]) =>
+      startRelay({
+        host: '127.0.0.1',
+        port: 0,
+        serverKey: serverKey.publicKey,
+        maxConnectionsPerIp: 1,
+        ...(trustedProxies ? { trustedProxies } : {}),
+      });
+    const via = (address: string) => ({ 'x-forwarded-for': address });
+    const behindProxy = await start(); // default: loopback is a trusted proxy
+    try {
+      const a = await RelayTestClient.connect(behindProxy.url, ticketFor(), 5000, via('203.0.113.1'));
+      const b = await RelayTestClient.connect(behindProxy.url, ticketFor(), 5000, via('203.0.113.2'));
+      clients.push(a, b);
+      assert.ok(a.slot >= 0 && b.slot >= 0, 'two clients behind one proxy each have their own place');
+      await assert.rejects(
+        RelayTestClient.connect(behindProxy.url, ticketFor(), 5000, via('203.0.113.1')),
+        /TOO_MANY_CONNECTIONS/,
+        'a second socket from 203.0.113.1 is past its cap',
+      );
+    } finally {
+      await behindProxy.close();
+    }
+    const noProxy = await start([]);
+    try {
+      const a = await RelayTestClient.connect(noProxy.url, ticketFor(), 5000, via('203.0.113.1'));
+      clients.push(a);
+      await assert.rejects(
+        RelayTestClient.connect(noProxy.url, ticketFor(), 5000, via('203.0.113.2')),
+        /TOO_MANY_CONNECTIONS/,
+        'trusting no proxy, the header changes nothing: both are 127.0.0.1',
+      );
+    } finally {
+      await noProxy.close();
+    }
+  });
+
   it('caps 16 sockets per IP by default', async () => {
     const own = await startRelay({ host: '127.0.0.1', port: 0, serverKey: serverKey.publicKey });
     try {

@@ -35,6 +35,7 @@ import {
   verifyRelayTicketAsync,
   verifySilenceNotice,
 } from '../protocol/relay.ts';
+import { clientIp, DEFAULT_TRUSTED_PROXIES, makeProxyCheck } from './client-ip.ts';
 import { listen } from './listen.ts';
 import { type PeerOptions, RelayPeer } from './peer.ts';
 import { type Member, type RouteOptions, Routes, type Sink } from './routes.ts';
@@ -62,9 +63,11 @@ export interface RelayOptions {
   readonly dataChannels?: boolean;
   /**
    * Open `/relay` sockets one IP address may hold (default 16); one more is refused
-   * TOO_MANY_CONNECTIONS (close 4430). Behind a reverse proxy every client shares its address.
+   * TOO_MANY_CONNECTIONS (close 4430).
    */
   readonly maxConnectionsPerIp?: number;
+  /** Peers whose X-Forwarded-For names the client (client-ip.ts); default `loopback`. */
+  readonly trustedProxies?: readonly string[];
   readonly metrics?: RelayMetrics;
   readonly now?: () => number;
 }
@@ -90,6 +93,7 @@ export class RelayServer {
   readonly rejected: (code: string, reason?: string) => void;
   private readonly rejections = new Map<string, number>();
   private readonly perIp = new Map<string, number>();
+  private readonly isProxy: (address: string) => boolean;
   /** Users the signal server muted after their tickets were minted (hex of the public key). */
   private readonly silenced = new Set<string>();
   /** The newest silence notice per user (hex key), dropped once it expires. */
@@ -98,6 +102,7 @@ export class RelayServer {
 
   constructor(readonly options: RelayOptions) {
     this.now = options.now ?? Date.now;
+    this.isProxy = makeProxyCheck(options.trustedProxies ?? DEFAULT_TRUSTED_PROXIES);
     this.routes = new Routes(options.routes, (member) => this.byMember.get(member)?.shed());
     this.wss = new WebSocketServer({
       noServer: true,
@@ -171,8 +176,7 @@ export class RelayServer {
 
   /** Takes over an HTTP upgrade for `/relay`. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const ip = req.socket.remoteAddress ?? 'unknown';
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, ip));
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, clientIp(req, this.isProxy)));
   }
 
   private accept(ws: WebSocket, ip: string): void {

@@ -45,8 +45,13 @@ export class RelayTestClient {
   }
 
   /** Opens the socket and sends HELLO; resolves once JOINED (or rejects with the ERROR code). */
-  static async connect(url: string, ticket: Uint8Array, timeoutMs = 5000): Promise<RelayTestClient> {
-    const ws = new WebSocket(url, { perMessageDeflate: false });
+  static async connect(
+    url: string,
+    ticket: Uint8Array,
+    timeoutMs = 5000,
+    headers?: Record<string, string>,
+  ): Promise<RelayTestClient> {
+    const ws = new WebSocket(url, { perMessageDeflate: false, ...(headers ? { headers } : {}) });
     const client = new RelayTestClient(ws);
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());

@@ -37,6 +37,7 @@ export function toHubOptions(config: ServerConfig, turnSecretValue: string): Hub
     open: server.open,
     defaultRole: server.defaultRole,
     powDifficulty: server.powDifficulty,
+    trustedProxies: server.trustedProxies,
     maxConnectionsPerIp: server.maxConnectionsPerIp,
     maxSessionsPerIdentity: server.maxSessionsPerIdentity,
     authSkewMs: server.authSkewSeconds * 1000,

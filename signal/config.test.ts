@@ -122,6 +122,7 @@ describe('config: values', () => {
       open = true
       default_role = "member"
       pow_difficulty = 18
+      trusted_proxies = ["10.0.0.2", "::1"]
       max_connections_per_ip = 5
       max_sessions_per_identity = 3
       auth_skew_seconds = 30
@@ -145,6 +146,7 @@ describe('config: values', () => {
       open: true,
       defaultRole: 'member',
       powDifficulty: 18,
+      trustedProxies: ['10.0.0.2', '::1'],
       maxConnectionsPerIp: 5,
       maxSessionsPerIdentity: 3,
       authSkewSeconds: 30,
@@ -245,6 +247,8 @@ describe('config: refusals name the file and the key', () => {
     refuses('[server]\npow_difficulty = 29', 'server.pow_difficulty');
     refuses('[server]\npow_difficulty = 1.5', 'server.pow_difficulty');
     refuses('[server]\nmax_connections_per_ip = 0', 'server.max_connections_per_ip');
+    refuses('[server]\ntrusted_proxies = ["proxy.example.org"]', 'server.trusted_proxies[0]');
+    refuses('[server]\ntrusted_proxies = ["10.0.0.0/8"]', 'server.trusted_proxies[0]');
     refuses('[server]\npublic_url = "ftp://example.org"', 'server.public_url');
     refuses('[server]\nallowed_origins = ["evil"]', 'server.allowed_origins[0]');
     refuses('[server]\npublic_url = "https://x.org/?a=1"', 'server.public_url');

@@ -23,6 +23,7 @@ import {
   string,
   ValidationError,
 } from '../protocol/validate.ts';
+import { DEFAULT_TRUSTED_PROXIES, validProxyEntry } from '../relay/client-ip.ts';
 
 export const CONFIG_FILE = 'tincan.toml';
 
@@ -64,6 +65,8 @@ export interface ServerConfig {
     defaultRole: string;
     /** Leading zero bits of the proof of work asked before auth; 0 = off. */
     powDifficulty: number;
+    /** Proxies whose X-Forwarded-For is believed for the per-address caps: IPs, or `loopback`. */
+    trustedProxies: string[];
     maxConnectionsPerIp: number;
     maxSessionsPerIdentity: number;
     authSkewSeconds: number;
@@ -154,6 +157,7 @@ export function defaultConfig(): ServerConfig {
       open: false,
       defaultRole: 'guest',
       powDifficulty: 0,
+      trustedProxies: [...DEFAULT_TRUSTED_PROXIES],
       maxConnectionsPerIp: 20,
       maxSessionsPerIdentity: 10,
       authSkewSeconds: 120,
@@ -252,6 +256,12 @@ const textLine = string({ min: 1, max: 64, pattern: /^[^\p{Cc}\p{Cf}]+$/u });
 /** `*` or a page origin (`https://host[:port]`). */
 const originEntry: Check<string> = (v, path) => (v === '*' ? v : httpUrl(v, path));
 
+/** `loopback` or a proxy's IP address. */
+const proxyEntry: Check<string> = (v, path) => {
+  if (typeof v === 'string' && validProxyEntry(v)) return v;
+  return fail(path, '"loopback" or an IP address');
+};
+
 const serverSection = object({
   name: optional(textLine),
   public_url: optional(httpUrl),
@@ -260,6 +270,7 @@ const serverSection = object({
   open: optional(boolean),
   default_role: optional(roleName),
   pow_difficulty: optional(int({ min: 0, max: 28 })),
+  trusted_proxies: optional(array(proxyEntry, { max: 64 })),
   max_connections_per_ip: optional(int({ min: 1, max: 100_000 })),
   max_sessions_per_identity: optional(int({ min: 1, max: 1000 })),
   auth_skew_seconds: optional(int({ min: 5, max: 3600 })),
@@ -453,6 +464,7 @@ function build(raw: unknown): ServerConfig {
   server.open = s.open ?? server.open;
   server.defaultRole = s.default_role ?? server.defaultRole;
   server.powDifficulty = s.pow_difficulty ?? server.powDifficulty;
+  server.trustedProxies = s.trusted_proxies ?? server.trustedProxies;
   server.maxConnectionsPerIp = s.max_connections_per_ip ?? server.maxConnectionsPerIp;
   server.maxSessionsPerIdentity = s.max_sessions_per_identity ?? server.maxSessionsPerIdentity;
   server.authSkewSeconds = s.auth_skew_seconds ?? server.authSkewSeconds;

@@ -3,7 +3,9 @@
  * from the TOML config by `hubOptionsFromConfig` in config-bridge.ts. Tests build it
  * directly with `testHubOptions`.
  */
+
 import { PERMISSIONS } from '../protocol/messages.ts';
+import { DEFAULT_TRUSTED_PROXIES } from '../relay/client-ip.ts';
 
 export interface RoleSpec {
   permissions: ReadonlySet<string>;
@@ -24,6 +26,8 @@ export interface HubOptions {
   open: boolean;
   defaultRole: string;
   powDifficulty: number;
+  /** Peers whose X-Forwarded-For names the client (relay/client-ip.ts): addresses, or `loopback`. */
+  trustedProxies: readonly string[];
   maxConnectionsPerIp: number;
   maxSessionsPerIdentity: number;
   authSkewMs: number;
@@ -55,6 +59,7 @@ export function testHubOptions(overrides: Partial<HubOptions> = {}): HubOptions 
     open: false,
     defaultRole: 'guest',
     powDifficulty: 0,
+    trustedProxies: DEFAULT_TRUSTED_PROXIES,
     maxConnectionsPerIp: 50,
     maxSessionsPerIdentity: 10,
     authSkewMs: 120_000,

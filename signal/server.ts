@@ -9,6 +9,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import { publicKeyOf } from '../crypto/identity.ts';
+import { clientIp, makeProxyCheck } from '../relay/client-ip.ts';
 import { listen } from '../relay/listen.ts';
 import { RelayServer } from '../relay/server.ts';
 import { DIST_DIR, ensureWebBuilt } from '../web/build.ts';
@@ -86,11 +87,17 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   }
   const metrics = new Metrics();
   const hub = new Hub({ options: hubOptions, identity, store, members, channels, metrics, log });
+  const isProxy = makeProxyCheck(hubOptions.trustedProxies);
   // A standalone relay (or none) in the config: no relay in this process.
   const relay =
     options.relay === false || hubOptions.relay !== undefined
       ? undefined
-      : new RelayServer({ ...options.relayOptions, serverKey: identity.publicKey, metrics });
+      : new RelayServer({
+          trustedProxies: hubOptions.trustedProxies,
+          ...options.relayOptions,
+          serverKey: identity.publicKey,
+          metrics,
+        });
   hub.voiceRelay = relay !== undefined || (hubOptions.relay !== undefined && hubOptions.relay !== 'off');
   if (relay) hub.onServerMute = (userId, muted) => relay.setSilenced(publicKeyOf(userId), muted);
   hub.start();
@@ -147,7 +154,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     if (url.pathname !== '/ws') return refuseUpgrade(socket, 404, 'Not Found', 'NOT_FOUND');
     if (!originAllowed(req, hubOptions.allowedOrigins))
       return refuseUpgrade(socket, 403, 'Forbidden', 'NOT_ALLOWED');
-    const ip = req.socket.remoteAddress ?? 'unknown';
+    const ip = clientIp(req, isProxy);
     if (!hub.admitIp(ip)) return refuseUpgrade(socket, 429, 'Too Many Requests', 'TOO_MANY_CONNECTIONS');
     const ticketToken = url.searchParams.get('ticket');
     const ticket = hub.ticket(ticketToken);
