@@ -10,7 +10,13 @@ import { generateIdentity } from '../../crypto/identity.ts';
 import { LoopbackMesh, PageRelay, waitFor } from '../voice/testing.ts';
 import { VoiceSession } from '../voice/voice-session.ts';
 import { Value } from './observable.ts';
-import { type CallRelay, type InChannel, type RelayConnection, VoiceCall } from './voice-call.ts';
+import {
+  type CallRelay,
+  type InChannel,
+  type RelayConnection,
+  VIDEO_ON_RELAY,
+  VoiceCall,
+} from './voice-call.ts';
 import { UNREACHABLE_MS } from './voice-route.ts';
 
 const userId = () => toBase64url(generateIdentity().publicKey);
@@ -146,6 +152,21 @@ describe('voice call: route choice', function (this: Suite) {
       timeoutMs: 15_000,
     });
     expect(open.connects(), 'connect attempts').to.equal(2);
+  });
+
+  it('stops a screen share when the call moves to the relay (voice only), saying why', async () => {
+    open = await rig({ hideIp: true, failConnects: 1, others: (bob) => [{ userId: bob, relay: false }] });
+    await open.call.join('lounge');
+    expect(open.call.route.value, 'on the mesh while the relay is down').to.equal('mesh');
+    const stream = await open.call.engine.startScreenShare();
+    expect(open.call.engine.screen.value, 'sharing on the mesh').to.equal(stream);
+    await waitFor(() => open!.call.route.value === 'relay', {
+      what: 'the call to move to the relay',
+      timeoutMs: 15_000,
+    });
+    await waitFor(() => open!.call.engine.screen.value === null, { what: 'the share to stop on the relay' });
+    expect(stream.getVideoTracks()[0]?.readyState, 'the capture is released').to.equal('ended');
+    expect(open.call.problem.value, 'says why').to.equal(VIDEO_ON_RELAY);
   });
 });
 

@@ -62,6 +62,10 @@ export interface InChannel {
 
 /** How long the relay may be down before the call goes back to the mesh. */
 export const RELAY_DOWN_MS = 2_000;
+/** Why there is no screen share or camera in a call on the relay, in words for the UI. */
+export const VIDEO_ON_RELAY =
+  'Screen sharing and camera need a direct call; this call goes through the relay (voice only).';
+
 /** How long the call lingers on both routes while it moves to the relay. */
 const OVERLAP_MS = 1_500;
 /** How long a move back to the mesh waits for the peers to connect. */
@@ -420,6 +424,7 @@ export class VoiceCall {
       if (this.joined !== j) return;
       await this.ctx.engine.useRelay(null);
       this.route.set('mesh');
+      if (this.problem.value === VIDEO_ON_RELAY) this.problem.set(''); // video works again
       // A relay that is down is kept: it reconnects by itself, and the call returns to it.
       if (j.relayDownSince === 0) this.closeRelay(j);
       this.report();
@@ -500,6 +505,7 @@ export class VoiceCall {
     );
     this.route.set('relay');
     this.report();
+    this.stopVideo();
     if (!overlap) {
       this.leaveMesh(j);
       return;
@@ -549,6 +555,18 @@ export class VoiceCall {
       else old?.close();
       j.moving = false;
     }
+  }
+
+  /**
+   * The relay carries voice only, and the mesh is left on it: a screen share or camera
+   * would reach no one. It is stopped, saying why (the UI offers neither on the relay).
+   */
+  private stopVideo(): void {
+    const { engine } = this.ctx;
+    if (engine.screen.value === null && engine.camera.value === null) return;
+    void engine.stopScreenShare().catch(() => undefined);
+    void engine.stopCamera().catch(() => undefined);
+    this.problem.set(VIDEO_ON_RELAY);
   }
 
   private fail(problem: string): void {

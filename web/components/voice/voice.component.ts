@@ -19,7 +19,7 @@ import { html, LitElement, nothing, type PropertyValues } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import { ObserveAllController } from '../../controllers/observe-all.ts';
 import type { Observable, ServerView } from '../../core/model.ts';
-import type { VoiceCall } from '../../core/voice-call.ts';
+import { VIDEO_ON_RELAY, type VoiceCall } from '../../core/voice-call.ts';
 import { emit } from '../../ui/events.ts';
 import { describeError, nameOf } from '../../ui/format.ts';
 import { icon } from '../../ui/icons.ts';
@@ -242,6 +242,9 @@ export class TcVoice extends LitElement {
   private renderControls(call: VoiceCall) {
     const e = call.engine;
     const joined = call.status.value === 'joined';
+    // The relay carries voice only (voice-call.ts stops any video when the call moves there).
+    const video = joined && call.route.value !== 'relay';
+    const videoTitle = joined && !video ? VIDEO_ON_RELAY : nothing;
     return html`<div class="controls" role="group" aria-label="Call controls">
       <button type="button" class="mute" aria-pressed=${String(e.muted.value)} ?disabled=${!joined || call.speakBlocked.value}
         @click=${() => call.setMuted(!e.muted.value)}>${e.muted.value ? 'Unmute' : 'Mute'}</button>
@@ -250,10 +253,10 @@ export class TcVoice extends LitElement {
       ${
         this.compact
           ? nothing
-          : html`<button type="button" class="share screen" aria-pressed=${String(e.screen.value !== null)} ?disabled=${!joined}
+          : html`<button type="button" class="share screen" aria-pressed=${String(e.screen.value !== null)} ?disabled=${!video} title=${videoTitle}
               @click=${() => this.act(() => (e.screen.value ? e.stopScreenShare() : e.startScreenShare()))}>
               ${e.screen.value ? 'Stop sharing' : 'Share screen'}</button>
-            <button type="button" class="share camera" aria-pressed=${String(e.camera.value !== null)} ?disabled=${!joined}
+            <button type="button" class="share camera" aria-pressed=${String(e.camera.value !== null)} ?disabled=${!video} title=${videoTitle}
               @click=${() => this.act(() => (e.camera.value ? e.stopCamera() : e.startCamera()))}>
               ${e.camera.value ? 'Camera off' : 'Camera'}</button>`
       }
