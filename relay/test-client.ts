@@ -29,6 +29,8 @@ export class RelayTestClient {
   onForward: ((r: Received) => void) | undefined;
   private pc: NdcPeer | undefined;
   private dc: NdcChannel | undefined;
+  private answered = false;
+  private early: { candidate: string; mid: string }[] = [];
   private readonly waiters = new Set<() => void>();
 
   private constructor(readonly ws: WebSocket) {
@@ -147,9 +149,17 @@ export class RelayTestClient {
   }
 
   private onSignal(signal: RelaySignal): void {
-    if (!this.pc) return;
-    if (signal.kind === 'answer') this.pc.setRemoteDescription(signal.sdp, 'answer');
-    else if (signal.kind === 'candidate') this.pc.addRemoteCandidate(signal.candidate, signal.mid);
+    const pc = this.pc;
+    if (!pc) return;
+    if (signal.kind === 'answer') {
+      pc.setRemoteDescription(signal.sdp, 'answer');
+      for (const c of this.early.splice(0)) pc.addRemoteCandidate(c.candidate, c.mid);
+      this.answered = true;
+    } else if (signal.kind === 'candidate') {
+      // A candidate can overtake the answer (libdatachannel refuses one before it).
+      if (this.answered) pc.addRemoteCandidate(signal.candidate, signal.mid);
+      else this.early.push(signal);
+    }
   }
 
   get dataChannelOpen(): boolean {

@@ -19,6 +19,9 @@
  *  8. The music bot (bot/, Node) plays a file into the channel through the relay; Bob hears it.
  *  9. The relay stays down (upgrades refused): the call falls back to the mesh (Carol's
  *     links TURN-only) and keeps flowing, then returns to the relay once it is back.
+ * 10. Carol shares her screen on the relay call: Alice and Bob get a tile (video takes
+ *     the channel's TURN-only mesh, which a relay call keeps while the channel fits one),
+ *     and still none of her address-revealing candidates reached them.
  * Skipped, saying why, without coturn.
  */
 import assert from 'node:assert/strict';
@@ -431,6 +434,33 @@ describe('voice through the relay, end to end', { timeout: 240_000, skip: coturn
       assert.equal(await toneFrom(pages.bob, ids.carol), 880, 'Bob hears Carol through the relay again');
     }, 30_000);
     figures.relayBackToRelayMs = Date.now() - t1;
+  });
+
+  it('10. Carol shares her screen on the relay call: the others get a tile over the TURN-only mesh', async () => {
+    assert.equal(await core(pages.carol, 'return s.voice.route.value;'), 'relay', 'the call is on the relay');
+    await pages.carol.getByRole('button', { name: 'Share screen' }).click();
+    for (const name of ['alice', 'bob'] as const)
+      await eventually(async () => {
+        const tiles = await core<{ kind: string; userId: string; live: boolean }[]>(
+          pages[name],
+          'return e.tiles.value.map((t) => ({ kind: t.kind, userId: t.userId, live: t.track.readyState === "live" }));',
+        );
+        assert.deepEqual(
+          tiles,
+          [{ kind: 'screen', userId: ids.carol, live: true }],
+          `${name} sees Carol's screen`,
+        );
+      }, STEP_TIMEOUT_MS);
+    const carolUfrags = await core<string[]>(pages.carol, 'return [...globalThis.__rec.localUfrags];');
+    for (const name of ['alice', 'bob'] as const) {
+      const remote = await core<{ ufrag: string; typ: string }[]>(
+        pages[name],
+        'return globalThis.__rec.remote;',
+      );
+      const revealing = remote.filter((c) => carolUfrags.includes(c.ufrag) && c.typ !== 'relay');
+      assert.deepEqual(revealing, [], `${name} still got none of Carol's host/srflx/prflx candidates`);
+    }
+    await pages.carol.getByRole('button', { name: 'Stop sharing' }).click();
   });
 
   it('leaves no uncaught error in any page', () => {

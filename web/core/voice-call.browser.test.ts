@@ -28,6 +28,8 @@ interface Rig {
   /** Every request the call made, in order. */
   requests: { type: string; fields: Record<string, unknown> }[];
   connects: () => number;
+  /** Bob's engine, linked to my mesh. */
+  bob: VoiceSession;
   close(): Promise<void>;
 }
 
@@ -86,6 +88,7 @@ async function rig(o: {
     states,
     requests,
     connects: () => connects,
+    bob: peer.session,
     close: async () => {
       await call.leave();
       await peer.session.leave();
@@ -154,18 +157,46 @@ describe('voice call: route choice', function (this: Suite) {
     expect(open.connects(), 'connect attempts').to.equal(2);
   });
 
-  it('stops a screen share when the call moves to the relay (voice only), saying why', async () => {
+  it('keeps a screen share on a relay call the mesh can carry (hide my IP): the mesh stays for video', async () => {
     open = await rig({ hideIp: true, failConnects: 1, others: (bob) => [{ userId: bob, relay: false }] });
     await open.call.join('lounge');
     expect(open.call.route.value, 'on the mesh while the relay is down').to.equal('mesh');
     const stream = await open.call.engine.startScreenShare();
-    expect(open.call.engine.screen.value, 'sharing on the mesh').to.equal(stream);
     await waitFor(() => open!.call.route.value === 'relay', {
-      what: 'the call to move to the relay',
+      what: 'the move to the relay',
       timeoutMs: 15_000,
     });
-    await waitFor(() => open!.call.engine.screen.value === null, { what: 'the share to stop on the relay' });
+    await new Promise((r) => setTimeout(r, 2500)); // past the overlap, when a call too big for a mesh leaves it
+    expect(open.call.engine.screen.value, 'still sharing').to.equal(stream);
+    expect(open.call.video.value, 'video offered').to.equal(true);
+    await waitFor(() => open!.bob.tiles.value.some((t) => t.kind === 'screen'), {
+      what: 'Bob to have a tile of my screen while my voice goes through the relay',
+    });
+  });
+
+  it('past the mesh limit on the relay: leaves the mesh, stops a share and says why', async () => {
+    let crowd = false;
+    open = await rig({
+      meshLimit: 2,
+      others: (bob) => [
+        { userId: bob, relay: false },
+        ...(crowd ? [{ userId: userId(), relay: false }] : []),
+      ],
+    });
+    await open.call.join('lounge');
+    expect(open.call.route.value, 'two people: the mesh').to.equal('mesh');
+    const stream = await open.call.engine.startScreenShare();
+    crowd = true; // a third joins: past the limit of 2
+    await waitFor(() => open!.call.route.value === 'relay', {
+      what: 'the move to the relay',
+      timeoutMs: 15_000,
+    });
+    await waitFor(() => open!.call.engine.screen.value === null, {
+      what: 'the share to stop once the mesh is left',
+      timeoutMs: 5000,
+    });
     expect(stream.getVideoTracks()[0]?.readyState, 'the capture is released').to.equal('ended');
+    expect(open.call.video.value, 'no video offered').to.equal(false);
     expect(open.call.problem.value, 'says why').to.equal(VIDEO_ON_RELAY);
   });
 });

@@ -64,7 +64,7 @@ export interface InChannel {
 export const RELAY_DOWN_MS = 2_000;
 /** Why there is no screen share or camera in a call on the relay, in words for the UI. */
 export const VIDEO_ON_RELAY =
-  'Screen sharing and camera need a direct call; this call goes through the relay (voice only).';
+  'Screen sharing and camera need a direct call; this channel is too big for one, so its voice goes through the relay.';
 
 /** How long the call lingers on both routes while it moves to the relay. */
 const OVERLAP_MS = 1_500;
@@ -118,6 +118,8 @@ interface Joined {
   relayRetryAt: number;
   /** A move between routes is under way. */
   moving: boolean;
+  /** Just moved to the relay: my voice still goes over the mesh too, which must stay. */
+  overlapping: boolean;
   /** Since when the route wanted differs from the one in use (0: it does not). */
   wantedSince: number;
   /** When each other member was first seen in the channel while I was on the mesh. */
@@ -143,6 +145,12 @@ export class VoiceCall {
   readonly speakBlocked = new Value(false);
   /** The route my voice takes now. */
   readonly route = new Value<Route>('mesh');
+  /**
+   * Whether screen share and camera reach the others: they travel the channel's mesh,
+   * which a relay call keeps for them while the channel fits a mesh (the relay carries
+   * voice only), and leaves past the mesh limit.
+   */
+  readonly video = new Value(true);
   /** The relay link's state while on the relay ('closed' otherwise). */
   readonly relayStatus = new Value<RelayStatus>('closed');
   private joined: Joined | undefined;
@@ -183,6 +191,7 @@ export class VoiceCall {
       relayDownSince: 0,
       relayRetryAt: 0,
       moving: false,
+      overlapping: false,
       wantedSince: 0,
       seen: new Map(),
       unreachable: new Set(),
@@ -365,6 +374,7 @@ export class VoiceCall {
     const target: Route = wanted === 'full' ? 'mesh' : wanted;
     if (j.moving || target === this.route.value) {
       j.wantedSince = 0;
+      if (this.route.value === 'relay') void this.fitVideoMesh(j);
       return;
     }
     j.wantedSince ||= now;
@@ -424,7 +434,7 @@ export class VoiceCall {
       if (this.joined !== j) return;
       await this.ctx.engine.useRelay(null);
       this.route.set('mesh');
-      if (this.problem.value === VIDEO_ON_RELAY) this.problem.set(''); // video works again
+      this.videoBack();
       // A relay that is down is kept: it reconnects by itself, and the call returns to it.
       if (j.relayDownSince === 0) this.closeRelay(j);
       this.report();
@@ -505,15 +515,16 @@ export class VoiceCall {
     );
     this.route.set('relay');
     this.report();
-    this.stopVideo();
     if (!overlap) {
-      this.leaveMesh(j);
+      await this.fitVideoMesh(j);
       return;
     }
+    j.overlapping = true;
     setTimeout(() => {
+      j.overlapping = false;
       if (this.joined !== j || this.route.value !== 'relay') return;
       this.ctx.engine.setMeshAlongside(false);
-      this.leaveMesh(j);
+      void this.fitVideoMesh(j);
     }, OVERLAP_MS);
   }
 
@@ -558,15 +569,30 @@ export class VoiceCall {
   }
 
   /**
-   * The relay carries voice only, and the mesh is left on it: a screen share or camera
-   * would reach no one. It is stopped, saying why (the UI offers neither on the relay).
+   * On the relay, the channel's mesh stays (or is joined) for screen shares and
+   * cameras while the channel fits one; past the mesh limit it is left, and any video
+   * of mine, which would reach no one, is stopped, saying why.
    */
-  private stopVideo(): void {
-    const { engine } = this.ctx;
-    if (engine.screen.value === null && engine.camera.value === null) return;
-    void engine.stopScreenShare().catch(() => undefined);
-    void engine.stopCamera().catch(() => undefined);
-    this.problem.set(VIDEO_ON_RELAY);
+  private async fitVideoMesh(j: Joined): Promise<void> {
+    if (this.joined !== j || this.route.value !== 'relay' || j.moving || j.overlapping) return;
+    const fits = this.ctx.inChannel(j.channel).length + 1 <= this.meshLimit.value;
+    if (fits && !j.mesh) {
+      await this.joinMesh(j);
+      this.videoBack();
+    } else if (!fits && j.mesh) {
+      this.leaveMesh(j);
+      this.video.set(false);
+      const { engine } = this.ctx;
+      if (engine.screen.value === null && engine.camera.value === null) return;
+      void engine.stopScreenShare().catch(() => undefined);
+      void engine.stopCamera().catch(() => undefined);
+      this.problem.set(VIDEO_ON_RELAY);
+    } else this.video.set(fits);
+  }
+
+  private videoBack(): void {
+    this.video.set(true);
+    if (this.problem.value === VIDEO_ON_RELAY) this.problem.set('');
   }
 
   private fail(problem: string): void {
@@ -578,6 +604,7 @@ export class VoiceCall {
     const j = this.joined;
     this.joined = undefined;
     this.route.set('mesh');
+    this.video.set(true);
     await this.ctx.engine.leave().catch(() => undefined);
     if (!j) return;
     clearInterval(j.timer);

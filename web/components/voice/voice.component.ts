@@ -113,6 +113,7 @@ export class TcVoice extends LitElement {
       call.speakBlocked,
       call.route,
       call.relayStatus,
+      call.video,
       e.muted,
       e.deafened,
       e.inputMode,
@@ -242,8 +243,8 @@ export class TcVoice extends LitElement {
   private renderControls(call: VoiceCall) {
     const e = call.engine;
     const joined = call.status.value === 'joined';
-    // The relay carries voice only (voice-call.ts stops any video when the call moves there).
-    const video = joined && call.route.value !== 'relay';
+    // Video travels the mesh, which a relay call leaves past the mesh limit (voice-call.ts).
+    const video = joined && call.video.value;
     const videoTitle = joined && !video ? VIDEO_ON_RELAY : nothing;
     return html`<div class="controls" role="group" aria-label="Call controls">
       <button type="button" class="mute" aria-pressed=${String(e.muted.value)} ?disabled=${!joined || call.speakBlocked.value}
