@@ -38,7 +38,7 @@ import { ServerSession } from '../../web/core/server-view.ts';
 import { eventually } from '../../web/core/testing.ts';
 import { strongestTone } from '../../web/voice/tone.ts';
 import { toneWav } from '../../web/voice/wav.ts';
-import { core, enterVoice, hideIp, joinByLink } from '../helpers/app-page.ts';
+import { core, enterVoice, hideIp, joinByLink, tilesOf } from '../helpers/app-page.ts';
 import { coturnMissing } from '../helpers/coturn.ts';
 import { STEP_TIMEOUT_MS } from '../helpers/e2e.ts';
 import { nodeSocket } from '../helpers/signal.ts';
@@ -441,10 +441,7 @@ describe('voice through the relay, end to end', { timeout: 240_000, skip: coturn
     await pages.carol.getByRole('button', { name: 'Share screen' }).click();
     for (const name of ['alice', 'bob'] as const)
       await eventually(async () => {
-        const tiles = await core<{ kind: string; userId: string; live: boolean }[]>(
-          pages[name],
-          'return e.tiles.value.map((t) => ({ kind: t.kind, userId: t.userId, live: t.track.readyState === "live" }));',
-        );
+        const tiles = await tilesOf(pages[name]);
         assert.deepEqual(
           tiles,
           [{ kind: 'screen', userId: ids.carol, live: true }],

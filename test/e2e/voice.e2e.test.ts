@@ -32,7 +32,7 @@ import type { Browser, Page } from 'playwright-core';
 import { eventually } from '../../web/core/testing.ts';
 import { strongestTone } from '../../web/voice/tone.ts';
 import { toneWav } from '../../web/voice/wav.ts';
-import { core, enterVoice, hideIp, joinByLink } from '../helpers/app-page.ts';
+import { core, enterVoice, hideIp, joinByLink, tilesOf } from '../helpers/app-page.ts';
 import { coturnMissing } from '../helpers/coturn.ts';
 import { RESULTS_DIR, STEP_TIMEOUT_MS } from '../helpers/e2e.ts';
 import { type VoiceRig, voiceRig } from '../helpers/voice-rig.ts';
@@ -237,10 +237,7 @@ describe('voice channels, three people with tones, end to end', { timeout: 240_0
     await pages.alice.getByRole('button', { name: 'Share screen' }).click();
     for (const name of ['bob', 'carol'] as const) {
       await eventually(async () => {
-        const tiles = await core<{ kind: string; userId: string; live: boolean }[]>(
-          pages[name],
-          'return e.tiles.value.map((t) => ({ kind: t.kind, userId: t.userId, live: t.track.readyState === "live" }));',
-        );
+        const tiles = await tilesOf(pages[name]);
         assert.deepEqual(
           tiles,
           [{ kind: 'screen', userId: ids.alice, live: true }],

@@ -17,6 +17,14 @@ export function core<T>(page: Page, body: string): Promise<T> {
   return page.evaluate(`(async () => { const { s, v, e } = ${CORE}; ${body} })()`) as Promise<T>;
 }
 
+/** The video tiles the page's call shows: whose, what kind, and whether the track is live. */
+export function tilesOf(page: Page): Promise<{ kind: string; userId: string; live: boolean }[]> {
+  return core(
+    page,
+    'return e.tiles.value.map((t) => ({ kind: t.kind, userId: t.userId, live: t.track.readyState === "live" }));',
+  );
+}
+
 export async function joinByLink(page: Page, link: string, name: string): Promise<void> {
   await page.goto(link);
   await page.getByLabel('Your display name').fill(name);
