@@ -14,7 +14,7 @@
  *  5. The relay saw only ciphertext: no 16-byte run of any Opus packet Alice's
  *     encoder produced (recorded in her page) occurs in what the relay forwarded.
  *  6. The relay restarts mid-call (its connections dropped): clients reconnect with
- *     fresh tickets and audio resumes; the time is measured.
+ *     fresh tickets and audio resumes within RESTART_BOUND_MS (5 s); the time is measured.
  *  7. Dave, whose data channel to the relay never opens (its answers dropped), talks over the WebSocket.
  *  8. The music bot (bot/, Node) plays a file into the channel through the relay; Bob hears it.
  *  9. The relay stays down (upgrades refused): the call falls back to the mesh (Carol's
@@ -75,6 +75,8 @@ const transportOf = (page: Page): Promise<string | null> =>
      return st ? st.transport : null;`,
   );
 const MOVE_BOUND_MS = 15_000;
+/** Relay cut → every client joined again and hearing: the stated bound (measured 0.5–0.9 s). */
+const RESTART_BOUND_MS = 5_000;
 
 /** Records, in the page, every ICE ufrag it made, every remote candidate it was given, and Opus packets encoded. */
 const RECORDER = `
@@ -348,7 +350,7 @@ describe('voice through the relay, end to end', { timeout: 240_000, skip: coturn
         'return e.relayStats() ? e.relayStats().framesReceived : -1;',
       );
       assert.ok(frames > 0, 'Bob receives relay frames');
-    }, 20_000);
+    }, RESTART_BOUND_MS);
     figures.relayRestartToAudioMs = Date.now() - t0;
   });
 
