@@ -36,6 +36,7 @@ export const userId = base64url({ min: 33, max: 33 });
 export const channelId = string({ min: 1, max: 32, pattern: /^[a-z0-9_-]+$/ });
 const topic = string({ min: 1, max: 128 });
 const room = string({ min: 1, max: 128 });
+const callId = string({ min: 1, max: 64, pattern: /^[A-Za-z0-9_-]+$/ });
 const displayName = string({ min: 1, max: 64, pattern: /^[^\p{Cc}\p{Cf}]+$/u });
 const role = string({ min: 1, max: 32, pattern: /^[a-z][a-z0-9_-]*$/ });
 const blob = base64url({ max: 1 << 20 });
@@ -120,7 +121,17 @@ export const clientMessages = {
     parent: optional(channelId),
     index: int({ min: 0, max: 10000 }),
   }),
-  'voice.join': request('voice.join', { channel: channelId }),
+  /**
+   * `call`: the joining call's random id (the page's). `resume`: a reconnected session
+   * takes up that call again; refused (CONFLICT) when another call of the identity
+   * joined voice meanwhile, instead of ending it. A plain join ends the identity's
+   * other sessions in voice (one device in voice at a time).
+   */
+  'voice.join': request('voice.join', {
+    channel: channelId,
+    call: optional(callId),
+    resume: optional(boolean),
+  }),
   'voice.leave': request('voice.leave', {}),
   /** `relay`: my voice goes through the relay (peers in the channel should send theirs there too). */
   'voice.state': request('voice.state', { muted: boolean, deafened: boolean, relay: optional(boolean) }),

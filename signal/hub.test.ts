@@ -168,22 +168,51 @@ describe('signal hub', () => {
       const desktop = await open(carol);
       const watcher = await open(bob);
       await phone.request('voice.join', { channel: voice.id });
+      const sessionsOf = () => [...(t.server.hub.byUser.get(phone.welcome.user.key) ?? [])];
+      const phoneSession = sessionsOf().find((s) => s.voice)!.id;
       const ended = nextMessage(phone, 'voice.ended');
       const presence = nextMessage(watcher, 'presence', (m) => {
-        const p = m.member as { key: string; voice: { channel: string }[] } | undefined;
-        return p?.key === phone.welcome.user.key && p.voice.length === 1;
+        const p = m.member as { key: string; voice: { session: string }[] } | undefined;
+        return (
+          p?.key === phone.welcome.user.key && p.voice.length === 1 && p.voice[0]!.session !== phoneSession
+        );
       });
       await desktop.request('voice.join', { channel: voice.id });
       const message = await ended;
       assert.equal(message.channel, voice.id, 'voice.ended names the channel the phone was in');
       assert.equal(message.reason, 'elsewhere', 'and says why');
       await presence;
-      const inVoice = () =>
-        [...(t.server.hub.byUser.get(phone.welcome.user.key) ?? [])].filter((s) => s.voice).length;
+      const inVoice = () => sessionsOf().filter((s) => s.voice).length;
       assert.equal(inVoice(), 1, 'only the session that joined last is in voice');
       await assert.doesNotReject(phone.request('voice.leave', {}), 'leaving after the end is harmless');
       assert.equal(inVoice(), 1, 'the phone leaving does not end the desktop’s call');
       for (const c of [phone, desktop, watcher]) c.close(); // the per-address cap counts open sockets
+    });
+
+    it('resumes its own call after a reconnect, but not over a call joined from elsewhere meanwhile', async () => {
+      const voice = t.server.hub.channels.list().find((c) => c.kind === 'voice')!;
+      const inVoice = (key: string) =>
+        [...(t.server.hub.byUser.get(key) ?? [])].filter((s) => s.voice).map((s) => s.voice!.call);
+      // The laptop's old socket is not timed out yet when its new one resumes the call.
+      const before = await open(carol);
+      const key = before.welcome.user.key;
+      await before.request('voice.join', { channel: voice.id, call: 'laptop-call' });
+      const after = await open(carol);
+      await after.request('voice.join', { channel: voice.id, call: 'laptop-call', resume: true });
+      assert.deepEqual(inVoice(key), ['laptop-call'], 'the resumed call is in voice once');
+      // Meanwhile the phone joined; the laptop coming back does not take voice from it.
+      const phone = await open(carol);
+      await phone.request('voice.join', { channel: voice.id, call: 'phone-call' });
+      const back = await open(carol);
+      const ended = nextMessage(back, 'voice.ended');
+      await assert.rejects(
+        back.request('voice.join', { channel: voice.id, call: 'laptop-call', resume: true }),
+        (e) => codeOf(e) === 'CONFLICT',
+        'the resume is refused',
+      );
+      assert.equal((await ended).reason, 'elsewhere', 'and the laptop is told why its call is over');
+      assert.deepEqual(inVoice(key), ['phone-call'], 'the phone keeps its call');
+      for (const c of [before, after, phone, back]) c.close();
     });
   });
 

@@ -434,7 +434,12 @@ export class Hub {
       roles: member.roles,
       online: sessions.length > 0,
       serverMuted: this.serverMuted.has(key),
-      voice: sessions.filter((s) => s.voice).map((s) => ({ session: s.id, ...s.voice })),
+      voice: sessions
+        .filter((s) => s.voice)
+        .map((s) => {
+          const { call: _call, ...shown } = s.voice!;
+          return { session: s.id, ...shown };
+        }),
     };
   }
 

@@ -65,6 +65,8 @@ export interface VoiceState {
   deafened: boolean;
   /** The session's voice goes through the relay. */
   relay: boolean;
+  /** The page's id for this call (`voice.join`'s `call`): a resume finds its own old session by it. Not shown to others. */
+  call?: string;
 }
 
 let nextId = 1;

@@ -81,11 +81,13 @@ export function enterVoice(hub: Hub, session: Session, channelId: string, bypass
       throw new ProtocolError('CONFLICT', 'the channel is full');
     }
   }
+  const call = session.voice?.call; // kept across a move
   session.voice = {
     channel: channelId,
     muted: session.voice?.muted ?? false,
     deafened: session.voice?.deafened ?? false,
     relay: false,
+    ...(call !== undefined ? { call } : {}),
   };
   hub.channels.touch(channelId, hub.now());
   hub.pushPresence(session.user!.key);
@@ -98,13 +100,21 @@ export function enterVoice(hub: Hub, session: Session, channelId: string, bypass
  * of two devices anyway.
  */
 export function joinVoice(hub: Hub, session: Session, msg: MessageOf<'voice.join'>): Reply {
+  const others = [...(hub.byUser.get(session.user!.key) ?? [])].filter((s) => s !== session && s.voice);
+  // A resumed call's own old session (a socket not yet timed out) is not another device.
+  const stale = others.filter((s) => msg.call !== undefined && s.voice!.call === msg.call);
+  const elsewhere = others.filter((s) => !stale.includes(s));
+  if (msg.resume === true && elsewhere.length > 0) {
+    session.send({ type: 'voice.ended', channel: msg.channel, reason: 'elsewhere' });
+    throw new ProtocolError('CONFLICT', 'in voice from another device since');
+  }
+  for (const old of stale) leaveVoice(hub, old);
   enterVoice(hub, session, msg.channel, false);
-  for (const other of hub.byUser.get(session.user!.key) ?? []) {
-    if (other === session || !other.voice) continue;
-    const channel = other.voice.channel;
-    other.voice = undefined;
+  if (msg.call !== undefined) session.voice!.call = msg.call;
+  for (const other of elsewhere) {
+    const channel = other.voice!.channel;
+    leaveVoice(hub, other);
     other.send({ type: 'voice.ended', channel, reason: 'elsewhere' });
-    hub.pushPresence(session.user!.key);
   }
   const channel = hub.channels.get(msg.channel)!;
   return {

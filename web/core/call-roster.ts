@@ -72,7 +72,8 @@ function isGreeting(data: unknown): data is Greeting {
   return id(g.call) && typeof g.in === 'boolean' && (g.seen === undefined || id(g.seen));
 }
 
-function randomId(): string {
+/** A fresh random id (24 hex digits) for a call. */
+export function randomId(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(12));
   return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 }

@@ -169,6 +169,10 @@ describe('voice call: route choice', function (this: Suite) {
     await new Promise((r) => setTimeout(r, 2500)); // past the overlap, when a call too big for a mesh leaves it
     expect(open.call.engine.screen.value, 'still sharing').to.equal(stream);
     expect(open.call.video.value, 'video offered').to.equal(true);
+    expect(
+      open.call.engine.participants.value.some((p) => p.via === 'mesh'),
+      'the mesh was kept: Bob (not on the relay here) is still in the call over it',
+    ).to.equal(true);
     await waitFor(() => open!.bob.tiles.value.some((t) => t.kind === 'screen'), {
       what: 'Bob to have a tile of my screen while my voice goes through the relay',
     });
@@ -226,6 +230,19 @@ describe('voice call: the server ends or moves it', function (this: Suite) {
     ).to.deep.equal([]);
   });
 
+  it('resumes its own call after a reconnect (the same call id, resume)', async () => {
+    open = await rig({ others: (bob) => [{ userId: bob, relay: false }] });
+    await open.call.join('lounge');
+    const first = open.requests.find((r) => r.type === 'voice.join')!.fields;
+    expect(first.call, 'the call has an id').to.be.a('string');
+    const before = open.requests.length;
+    await open.call.reconnected();
+    expect(open.requests[before], 'voice.join resuming that call').to.deep.equal({
+      type: 'voice.join',
+      fields: { channel: 'lounge', call: first.call, resume: true },
+    });
+  });
+
   it('follows a moderator’s move to another channel', async () => {
     open = await rig({ others: (bob) => [{ userId: bob, relay: false }] });
     await open.call.join('lounge');
@@ -235,9 +252,8 @@ describe('voice call: the server ends or moves it', function (this: Suite) {
     expect(open.call.status.value, 'and joined there').to.equal('joined');
     const types = open.requests.slice(before).map((r) => r.type);
     expect(types, 'no voice.leave, which would take me out of the new channel').not.to.include('voice.leave');
-    expect(open.requests.slice(before)[0], 'the call joins the new channel').to.deep.equal({
-      type: 'voice.join',
-      fields: { channel: 'afk' },
-    });
+    const join = open.requests.slice(before)[0];
+    expect(join?.type, 'the call joins the new channel').to.equal('voice.join');
+    expect(join?.fields.channel, 'the channel moved to').to.equal('afk');
   });
 });

@@ -27,6 +27,7 @@ import type { RelayLink } from '../voice/relay-route.ts';
 import { SwitchableMesh } from '../voice/switchable-mesh.ts';
 import type { VoiceMesh } from '../voice/voice-mesh.ts';
 import type { VoiceSession } from '../voice/voice-session.ts';
+import { randomId } from './call-roster.ts';
 import type { IceServers } from './ice-credentials.ts';
 import type { Observable } from './model.ts';
 import { Value } from './observable.ts';
@@ -106,6 +107,8 @@ export interface VoiceCallContext {
 
 interface Joined {
   channel: string;
+  /** This call's random id, told to the server so a reconnect resumes this call and no other. */
+  id: string;
   /** The server has a relay for this call (and this client can use one). */
   relayable: boolean;
   /** What the engine sees: the channel mesh while on it, nothing while on the relay. */
@@ -172,9 +175,10 @@ export class VoiceCall {
     this.status.set('joining');
     this.problem.set('');
     const conn = this.ctx;
+    const callId = randomId();
     let reply: Record<string, unknown>;
     try {
-      reply = await conn.request('voice.join', { channel });
+      reply = await conn.request('voice.join', { channel, call: callId });
     } catch (error) {
       if (turn === this.turn) this.fail(`The server refused: ${(error as Error).message}`);
       return;
@@ -184,6 +188,7 @@ export class VoiceCall {
     this.meshLimit.set(limit);
     const joined: Joined = {
       channel,
+      id: callId,
       relayable: this.ctx.relay !== undefined && reply.relay !== false,
       front: new SwitchableMesh(),
       mesh: undefined,
@@ -291,9 +296,11 @@ export class VoiceCall {
     if (!j || this.status.value !== 'joined') return;
     const conn = this.ctx;
     try {
-      await conn.request('voice.join', { channel: j.channel });
+      await conn.request('voice.join', { channel: j.channel, call: j.id, resume: true });
       await conn.request('voice.state', this.voiceState(j));
     } catch (error) {
+      // Refused as CONFLICT when I joined voice from another device meanwhile: the
+      // server then sends voice.ended, which ends this call (ended()).
       this.ctx.log?.(`voice after reconnect: ${(error as Error).message}`);
     }
   }
@@ -425,6 +432,7 @@ export class VoiceCall {
         return;
       }
       await this.joinMesh(j);
+      j.seen.clear(); // a mesh kept through the relay call: reachability is timed afresh
       const ready = Date.now() + MESH_READY_MS;
       while (this.joined === j && Date.now() < ready) {
         const reached = new Set(j.mesh?.peers().map((p) => p.userId));
@@ -575,11 +583,12 @@ export class VoiceCall {
    */
   private async fitVideoMesh(j: Joined): Promise<void> {
     if (this.joined !== j || this.route.value !== 'relay' || j.moving || j.overlapping) return;
-    const fits = this.ctx.inChannel(j.channel).length + 1 <= this.meshLimit.value;
-    if (fits && !j.mesh) {
+    const fits = () => this.ctx.inChannel(j.channel).length + 1 <= this.meshLimit.value;
+    if (fits() && !j.mesh) {
       await this.joinMesh(j);
-      this.videoBack();
-    } else if (!fits && j.mesh) {
+      // The next check leaves the mesh again if the channel grew past the limit meanwhile.
+      if (this.joined === j && this.route.value === 'relay' && fits()) this.videoBack();
+    } else if (!fits() && j.mesh) {
       this.leaveMesh(j);
       this.video.set(false);
       const { engine } = this.ctx;
@@ -587,7 +596,7 @@ export class VoiceCall {
       void engine.stopScreenShare().catch(() => undefined);
       void engine.stopCamera().catch(() => undefined);
       this.problem.set(VIDEO_ON_RELAY);
-    } else this.video.set(fits);
+    } else this.video.set(fits());
   }
 
   private videoBack(): void {
@@ -604,7 +613,7 @@ export class VoiceCall {
     const j = this.joined;
     this.joined = undefined;
     this.route.set('mesh');
-    this.video.set(true);
+    this.videoBack();
     await this.ctx.engine.leave().catch(() => undefined);
     if (!j) return;
     clearInterval(j.timer);

@@ -47,6 +47,24 @@ describe('CaptureLevels', () => {
     expect(track.readyState, 'stop() ends only its own clone').to.equal('live');
   });
 
+  it('ends by itself, once, when a chunk cannot be handled, so the caller falls back', async () => {
+    let calls = 0;
+    let ended = 0;
+    new CaptureLevels(
+      track,
+      () => {
+        calls++;
+        throw new Error('a level the caller could not take');
+      },
+      () => ended++,
+    );
+    await waitFor(() => ended > 0, { what: 'onEnd after the failed chunk' });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(calls, 'no chunk after the failure').to.equal(1);
+    expect(ended, 'onEnd once').to.equal(1);
+    expect(track.readyState, 'the caller’s track is left running').to.equal('live');
+  });
+
   it('reads a disabled track’s clone at full level (the gate of the senders is not its business)', async () => {
     gain.gain.value = 0.5;
     track.enabled = false;

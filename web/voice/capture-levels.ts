@@ -23,10 +23,15 @@ export class CaptureLevels {
   private samples = new Float32Array(0);
   private stopped = false;
 
-  /** Calls `onLevel(level 0–1, performance.now())` for every captured chunk of `track` until stop(). */
+  /**
+   * Calls `onLevel(level 0–1, performance.now())` for every captured chunk of `track`
+   * until stop(); `onEnd` once if the reading ends by itself (the track ended, or a
+   * chunk could not be read), so the caller can fall back to its meter.
+   */
   constructor(
     track: MediaStreamTrack,
     private readonly onLevel: (level: number, now: number) => void,
+    private readonly onEnd: () => void = () => undefined,
   ) {
     const Processor = trackProcessor();
     if (!Processor)
@@ -49,22 +54,32 @@ export class CaptureLevels {
   }
 
   private async pump(): Promise<void> {
-    for (;;) {
-      let result: ReadableStreamReadResult<AudioData>;
-      try {
-        result = await this.reader.read();
-      } catch {
-        return; // cancelled by stop(), or the track ended
+    try {
+      for (;;) {
+        let result: ReadableStreamReadResult<AudioData>;
+        try {
+          result = await this.reader.read();
+        } catch {
+          return; // cancelled by stop(), or the track ended
+        }
+        if (result.done) return;
+        const data = result.value;
+        try {
+          if (this.stopped) return;
+          if (this.samples.length !== data.numberOfFrames)
+            this.samples = new Float32Array(data.numberOfFrames);
+          data.copyTo(this.samples, { planeIndex: 0, format: 'f32-planar' });
+          this.onLevel(levelFromRms(rms(this.samples)), performance.now());
+        } finally {
+          data.close();
+        }
       }
-      if (result.done) return;
-      const data = result.value;
-      try {
-        if (this.stopped) return;
-        if (this.samples.length !== data.numberOfFrames) this.samples = new Float32Array(data.numberOfFrames);
-        data.copyTo(this.samples, { planeIndex: 0, format: 'f32-planar' });
-        this.onLevel(levelFromRms(rms(this.samples)), performance.now());
-      } finally {
-        data.close();
+    } catch (error) {
+      console.warn('tincan voice: reading the mic chunk by chunk failed; the meter takes over', error);
+    } finally {
+      if (!this.stopped) {
+        this.stop();
+        this.onEnd();
       }
     }
   }

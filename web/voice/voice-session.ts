@@ -617,12 +617,19 @@ export class VoiceSession {
   private listenToCapture(call: Call, track: MediaStreamTrack): void {
     call.levels?.stop();
     if (!CaptureLevels.supported()) return;
-    call.levels = new CaptureLevels(track, (level, now) => {
-      if (this.call !== call) return;
-      const before = call.voiceActive;
-      call.voiceActive = call.localDetector.update(level, now);
-      if (call.voiceActive !== before) this.applyTransmit(call);
-    });
+    const levels = new CaptureLevels(
+      track,
+      (level, now) => {
+        if (this.call !== call) return;
+        const before = call.voiceActive;
+        call.voiceActive = call.localDetector.update(level, now);
+        if (call.voiceActive !== before) this.applyTransmit(call);
+      },
+      () => {
+        if (call.levels === levels) call.levels = undefined; // the meter tick feeds the detector again
+      },
+    );
+    call.levels = levels;
   }
 
   private onMicEnded(call: Call): void {
