@@ -11,8 +11,10 @@
  * or a peer it could not reach directly: announced in `voice.state` as `relay`), so
  * that everyone in a channel is on one route. A move between routes keeps the call:
  * the relay is joined first and my voice goes both ways for a moment (a listener
- * plays a user heard both ways from the relay only), then the mesh is left; back to
- * the mesh, the relay is left once the peers are connected. A relay that goes down
+ * plays a user heard both ways from the relay only), then the mesh falls silent: it
+ * stays for screen shares and cameras (the relay carries voice only) while the
+ * channel fits a mesh, and is left past the limit. Back to the mesh, the relay is
+ * left once the peers are connected. A relay that goes down
  * for more than `RELAY_DOWN_MS` sends the call back to the mesh (TURN-only for a
  * hidden member), and back to the relay when it is up again. Without a relay, a
  * channel past its mesh limit is refused with a clear word. One call per server at a
@@ -111,7 +113,7 @@ interface Joined {
   id: string;
   /** The server has a relay for this call (and this client can use one). */
   relayable: boolean;
-  /** What the engine sees: the channel mesh while on it, nothing while on the relay. */
+  /** What the engine sees: the channel mesh while joined to it (on a relay call, for video), else nothing. */
   front: SwitchableMesh;
   mesh: CallMesh | undefined;
   relay: RelayConnection | undefined;
