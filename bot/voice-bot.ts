@@ -153,6 +153,7 @@ export class VoiceBot {
   private readonly refused: Record<string, number> = {};
   private counts = { framesSent: 0, bytesSent: 0, gated: 0, dropped: 0, framesReceived: 0, decoded: 0 };
   private relayReconnects = 0;
+  /** What the ticket of the connection in use allows; a connection still being opened changes nothing. */
   private ticketCanSpeak = false;
   private presenceMuted = false;
   private refreshing: Promise<void> | undefined;
@@ -342,7 +343,9 @@ export class VoiceBot {
   }
 
   private async start(): Promise<void> {
-    this.relayClient = await this.connectRelay();
+    const route = await this.connectRelay();
+    this.relayClient = route.client;
+    route.use();
     this.attachRelay(this.relayClient);
     const { keys, members$ } = this.session;
     this.offs.push(
@@ -356,23 +359,40 @@ export class VoiceBot {
     this.presenceChanged();
   }
 
-  private async connectRelay(): Promise<RelayClient> {
+  /**
+   * A relay connection and what its ticket allows. Its tickets (the first and each reconnect's)
+   * decide `canSpeak` only once `use()` says the connection is the one frames go out on: until
+   * then, frames still go out on the old, listen-only connection, and the relay refuses them.
+   */
+  private async connectRelay(): Promise<{ client: RelayClient; use: () => void }> {
     const { conn, url } = this.session;
+    let inUse = false;
+    let ticketCanSpeak = false;
+    const apply = () => {
+      this.ticketCanSpeak = ticketCanSpeak;
+      this.updateCanSpeak();
+    };
     const client = await RelayClient.connect({
       admission: async () => {
         const reply = await conn.request('relay.ticket', { channel: this.channel.id });
         if (typeof reply.ticket !== 'string' || typeof reply.url !== 'string')
           throw new ProtocolError('INTERNAL', 'relay.ticket answered without a ticket');
         const parsed = parseRelayTicket(fromBase64url(reply.ticket));
-        this.ticketCanSpeak = parsed.ok && parsed.ticket.canSpeak;
-        this.updateCanSpeak();
+        ticketCanSpeak = parsed.ok && parsed.ticket.canSpeak;
+        if (inUse) apply();
         return { ticket: reply.ticket, url: new URL(reply.url, url).toString() };
       },
       socket: (relayUrl) => this.socket(relayUrl) as unknown as BinarySocket, // ws fits at runtime
       ...(this.options.policy ? { policy: this.options.policy } : {}),
     });
     if (this.deafened.value) client.listen(false);
-    return client;
+    return {
+      client,
+      use: () => {
+        inUse = true;
+        apply();
+      },
+    };
   }
 
   private attachRelay(client: RelayClient): void {
@@ -392,7 +412,8 @@ export class VoiceBot {
   private refreshRelay(): void {
     this.refreshing ??= (async () => {
       try {
-        const next = await this.connectRelay();
+        const route = await this.connectRelay();
+        const next = route.client;
         if (this.left) {
           next.close();
           return;
@@ -403,6 +424,7 @@ export class VoiceBot {
         this.relayReconnects += old.stats.reconnects + 1;
         this.relayClient = next;
         this.attachRelay(next);
+        route.use();
         old.close();
       } catch (error) {
         this.options.log?.(`relay with a fresh ticket: ${(error as Error).message}`);
