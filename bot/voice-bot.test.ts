@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import { fromBase64url, randomBytes } from '../crypto/bytes.ts';
-import { generateIdentity } from '../crypto/identity.ts';
+import { generateIdentity, publicKeyOf } from '../crypto/identity.ts';
 import { ProtocolError } from '../protocol/errors.ts';
 import { parseRelayTicket } from '../protocol/relay.ts';
 import { member, startTestServer, type TestServer } from '../test/helpers/signal.ts';
@@ -108,6 +108,16 @@ describe('VoiceBot through the relay', () => {
     if (!h) heard.set(userId, (h = { pcm: [], frames: [] }));
     return h;
   };
+  /** Waits until the relay has B's LISTEN: it forwards to B (`true`) or not. */
+  const relayHearsB = (listening: boolean) =>
+    eventually(() => {
+      const me = publicKeyOf(b.session.meId);
+      const at = t.server.relay!.routes.members(voice).filter((m) => Buffer.from(m.user).equals(me));
+      assert.ok(
+        at.length > 0 && at.every((m) => m.listening === listening),
+        `the relay has B listening: ${listening}`,
+      );
+    });
   /** Waits until B holds `userId`'s frame secret and the relay has them in one channel. */
   const ready = async (bot: VoiceBot, userId: string) => {
     await eventually(() => assert.ok(b.session.keys.frameSecret(voice, userId), 'B holds the key'), 5000);
@@ -324,13 +334,13 @@ describe('VoiceBot through the relay', () => {
     );
     a.mute(false);
     b.deafen();
-    await new Promise((r) => setTimeout(r, 100)); // LISTEN reaches the relay before the frames do
+    await relayHearsB(false);
     const had = h.frames.length;
     for (const f of toneFrames(TONE_HZ, 5)) assert.equal(a.send(f), true, 'unmuted: sent');
     await new Promise((r) => setTimeout(r, 200));
     assert.equal(h.frames.length, had, 'deafened B gets nothing');
     b.deafen(false);
-    await new Promise((r) => setTimeout(r, 100));
+    await relayHearsB(true);
     for (const f of toneFrames(TONE_HZ, 5)) a.send(f);
     await eventually(() => assert.equal(h.frames.length, had + 5, 'B hears again'));
     assert.equal(h.frames[had]!.lost, 5, 'the 5 frames B did not get show as lost on the next one');
@@ -361,24 +371,22 @@ describe('VoiceBot through the relay', () => {
 
   it('is heard again after a restart, with its state file or without it', async () => {
     const state = join(stateDir, 'dave.state.json');
-    const send = async (bot: VoiceBot) => {
+    const send = async (bot: VoiceBot, what: string) => {
       const h = heardFrom(dave.key);
       const had = h.frames.length;
       for (const f of toneFrames(TONE_HZ, 10)) bot.send(f);
-      await new Promise((r) => setTimeout(r, 300));
+      await eventually(() => assert.equal(h.frames.length - had, 10, `B hears all 10 of ${what}`));
       return h.frames.slice(had);
     };
     const first = await joinBot(dave, { cache: await StateFile.open(state) });
     await ready(first, dave.key);
-    const heard1 = await send(first);
-    assert.equal(heard1.length, 10, 'B hears the first run');
+    await send(first, 'the first run');
     await first.leave();
 
     const second = await joinBot(dave, { cache: await StateFile.open(state) });
     assert.notEqual(second.keyId, first.keyId, 'a fresh key id: the same key never reuses a nonce');
     await ready(second, dave.key);
-    const heard2 = await send(second);
-    assert.equal(heard2.length, 10, 'B hears the restarted bot');
+    const heard2 = await send(second, 'the restarted bot');
     assert.ok(
       heard2.every((f) => f.keyId === second.keyId),
       'under its new key id',
@@ -389,8 +397,7 @@ describe('VoiceBot through the relay', () => {
     // a chain of its own beside it (web/core/key-manager.ts: one chain per device); members take both.
     const third = await joinBot(dave);
     await ready(third, dave.key);
-    const heard3 = await send(third);
-    assert.equal(heard3.length, 10, 'B hears a bot that lost its state file');
+    const heard3 = await send(third, 'a bot that lost its state file');
     assert.ok(
       heard3.every((f) => f.keyId === third.keyId),
       'under its own new key id',
