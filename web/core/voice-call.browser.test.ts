@@ -28,6 +28,8 @@ interface Rig {
   /** Every request the call made, in order. */
   requests: { type: string; fields: Record<string, unknown> }[];
   connects: () => number;
+  /** Every relay link the call was given, in order; a listen-only one (minted while server-muted) forwards nothing. */
+  links: { sent: number; refused: number }[];
   /** Bob's engine, linked to my mesh. */
   bob: VoiceSession;
   close(): Promise<void>;
@@ -39,6 +41,10 @@ async function rig(o: {
   hideIp?: boolean;
   meshLimit?: number;
   failConnects?: number;
+  /** Presence's word on whether the server mutes me: a ticket minted meanwhile is listen-only. */
+  serverMuted?: () => boolean;
+  /** How long every connect after the first takes (a fresh ticket, then the relay's admission). */
+  reconnectMs?: number;
 }): Promise<Rig> {
   const me = userId();
   const bob = userId();
@@ -51,14 +57,25 @@ async function rig(o: {
   const requests: Rig['requests'] = [];
   let connects = 0;
   let failures = o.failConnects ?? 0;
+  const links: Rig['links'] = [];
+  const serverMuted = o.serverMuted ?? (() => false);
   const callRelay: CallRelay = {
     connect: async () => {
-      connects++;
+      if (connects++ > 0 && o.reconnectMs) await new Promise((r) => setTimeout(r, o.reconnectMs));
       if (failures-- > 0) throw new Error('the relay is down');
+      const listenOnly = serverMuted();
       const link = relay.join(me);
-      return Object.assign(link, {
+      const counted = Object.assign(link, { refused: 0 });
+      const forward = link.send;
+      links.push(counted);
+      return Object.assign(counted, {
         status: new Value('joined' as const),
         close: () => undefined,
+        send: (frame: Uint8Array) => {
+          if (!listenOnly) return forward(frame);
+          counted.refused++; // the relay refuses a listen-only ticket's frames
+          return true;
+        },
       }) as RelayConnection;
     },
     secrets: () => ({ epoch: () => 0, secret: () => secret }),
@@ -80,7 +97,7 @@ async function rig(o: {
     inChannel: () => o.others(bob),
     relay: callRelay,
     me,
-    serverMuted: () => false,
+    serverMuted,
     serverMutedMembers: () => [],
   });
   return {
@@ -88,6 +105,7 @@ async function rig(o: {
     states,
     requests,
     connects: () => connects,
+    links,
     bob: peer.session,
     close: async () => {
       await call.leave();
@@ -155,6 +173,51 @@ describe('voice call: route choice', function (this: Suite) {
       timeoutMs: 15_000,
     });
     expect(open.connects(), 'connect attempts').to.equal(2);
+  });
+
+  it('a server mute lifted on the relay: my mic opens once a fresh ticket is in use, and as I had left it', async () => {
+    let muted = true;
+    open = await rig({
+      hideIp: true,
+      others: (bob) => [{ userId: bob, relay: false }],
+      serverMuted: () => muted,
+      reconnectMs: 400,
+    });
+    const { call } = open;
+    await call.join('lounge');
+    expect(call.route.value, 'hidden: on the relay').to.equal('relay');
+    expect(call.speakBlocked.value, 'muted by the server at join').to.equal(true);
+    expect(call.engine.muted.value, 'so my mic is closed').to.equal(true);
+
+    muted = false;
+    call.presenceChanged();
+    call.presenceChanged(); // presence comes often: one renewal, not one per update
+    expect(call.speakBlocked.value, 'still blocked while the fresh ticket is on its way').to.equal(true);
+    await waitFor(() => !call.speakBlocked.value, { what: 'the unmute to take effect', timeoutMs: 5000 });
+    expect(open.connects(), 'one fresh connect for the unmute').to.equal(2);
+    expect(call.engine.muted.value, 'my mic is open again').to.equal(false);
+    await waitFor(() => open!.links[1]!.sent > 0, {
+      what: 'my voice to go out on the fresh ticket',
+      timeoutMs: 5000,
+    });
+    expect(open.links[0]!.refused, 'no frame went out on the listen-only ticket').to.equal(0);
+
+    // Muted by myself, then by the server: its unmute leaves my own mute alone.
+    call.setMuted(true);
+    muted = true;
+    call.presenceChanged();
+    expect(call.speakBlocked.value, 'muted by the server again').to.equal(true);
+    muted = false;
+    call.presenceChanged();
+    await waitFor(() => !call.speakBlocked.value, {
+      what: 'the second unmute to take effect',
+      timeoutMs: 5000,
+    });
+    expect(call.engine.muted.value, 'still muted by my own choice').to.equal(true);
+    expect(
+      open.links.slice(1).every((l) => l.refused === 0),
+      'nothing refused on any ticket',
+    ).to.equal(true);
   });
 
   it('keeps a screen share on a relay call the mesh can carry (hide my IP): the mesh stays for video', async () => {

@@ -161,6 +161,11 @@ export class VoiceCall {
   private joined: Joined | undefined;
   /** Bumped by every join and leave, so a join overtaken by another stops where it is. */
   private turn = 0;
+  /** Whether I had muted myself when the server muted me (or chose to meanwhile): its unmute gives that back. */
+  private selfMuted = false;
+  /** Bumped by every server mute, so an unmute still waiting for its fresh relay ticket does not undo a newer one. */
+  private muteTurn = 0;
+  private unmuting = false;
 
   constructor(private readonly ctx: VoiceCallContext) {}
 
@@ -284,12 +289,15 @@ export class VoiceCall {
     this.channel.set(undefined);
     this.status.set('idle');
     this.speakBlocked.set(false);
+    this.muteTurn++;
+    this.unmuting = false;
     if (tellServer && was !== undefined) await this.ctx.request('voice.leave', {}).catch(() => undefined);
   }
 
+  /** Mutes or unmutes me; while the server mutes me, the choice waits for its unmute. */
   setMuted(muted: boolean): void {
-    if (!muted && this.speakBlocked.value) return;
-    this.ctx.engine.setMuted(muted);
+    if (this.speakBlocked.value) this.selfMuted = muted;
+    else this.ctx.engine.setMuted(muted);
   }
 
   /** The connection came back: the new session is told where I am (the call itself kept flowing). */
@@ -546,16 +554,34 @@ export class VoiceCall {
     relay?.close();
   }
 
+  /**
+   * The server mutes me, or lifts its mute. Lifted, my mic opens as I had left it
+   * (never one I had closed myself); on the relay, only once a fresh ticket is in use,
+   * since the one minted while I was muted is listen-only and the relay would refuse
+   * my first words.
+   */
   private applyServerMute(blocked: boolean): void {
     const was = this.speakBlocked.value;
-    this.speakBlocked.set(blocked);
-    if (blocked) this.ctx.engine.setMuted(true);
-    else if (was) {
-      this.ctx.engine.setMuted(false);
-      // A relay ticket minted while I was muted is listen-only: take a fresh one.
-      const j = this.joined;
-      if (j?.relay && this.route.value === 'relay') void this.renewRelay(j);
+    if (blocked) {
+      if (!was) this.selfMuted = this.ctx.engine.muted.value;
+      this.muteTurn++; // cancels an unmute still waiting for its ticket
+      this.unmuting = false;
+      this.speakBlocked.set(true);
+      this.ctx.engine.setMuted(true);
+      return;
     }
+    if (!was || this.unmuting) return;
+    this.unmuting = true;
+    const turn = this.muteTurn;
+    const unblock = () => {
+      if (turn !== this.muteTurn) return;
+      this.unmuting = false;
+      this.speakBlocked.set(false);
+      this.ctx.engine.setMuted(this.selfMuted);
+    };
+    const j = this.joined;
+    if (j?.relay && this.route.value === 'relay') void this.renewRelay(j).finally(unblock);
+    else unblock();
   }
 
   /** Reconnects to the relay with a fresh ticket, keeping the call on it. */
