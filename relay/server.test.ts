@@ -8,6 +8,7 @@ import {
   mintSilenceNotice,
   RELAY_TYPE,
 } from '../protocol/relay.ts';
+import { eventually } from '../web/core/testing.ts';
 import { type StandaloneRelay, startRelay } from './server.ts';
 import { RelayTestClient } from './test-client.ts';
 
@@ -121,11 +122,20 @@ describe('relay server', () => {
     const notice = (silenced: boolean, issuedAt: number, key = serverKey) =>
       encodeRelay.notice(mintSilenceNotice(key.secretKey, { user: muted.publicKey, silenced, issuedAt }));
     const heard = () => listener.received.filter((r) => r.slot === speaker.slot).length;
+    /** Waits until the relay holds the newest notice (verified off the message path, so no reply says when). */
+    const relayHolds = (silenced: boolean) =>
+      eventually(() =>
+        assert.equal(
+          relay.relay.noticeSilences(muted.publicKey),
+          silenced,
+          `the relay took the notice: silenced ${silenced}`,
+        ),
+      );
     speaker.sendFrame(frame(1));
     await listener.until(() => heard() === 1, 2000, 'the speaker heard before the mute');
     const t0 = Date.now();
     listener.send(notice(true, t0)); // a listener hands it over; the muted member need not
-    await new Promise((r) => setTimeout(r, 100));
+    await relayHolds(true);
     speaker.sendFrame(frame(2));
     await speaker.until(() => speaker.errors.includes('NOT_ALLOWED'), 2000, 'NOT_ALLOWED once noticed');
     const again = await RelayTestClient.connect(relay.url, ticketFor(muted, 'notices')); // a may-speak ticket from before
@@ -135,7 +145,7 @@ describe('relay server', () => {
     assert.equal(heard(), 1, 'nothing after the notice reached the listener');
 
     listener.send(notice(false, t0 + 1));
-    await new Promise((r) => setTimeout(r, 150));
+    await relayHolds(false);
     listener.send(notice(true, t0)); // the old mute replayed after the unmute
     listener.send(notice(true, t0 + 2, generateIdentity())); // a forged one
     await listener.until(
@@ -201,7 +211,12 @@ describe('relay server', () => {
       assert.equal(abuser.closeCode, 4429, 'close 4429 RATE_LIMITED');
       const fromAbuser = listener.received.filter((r) => r.slot === abuser.slot).length;
       assert.ok(fromAbuser <= 260, `about the burst got through (${fromAbuser})`);
-      await new Promise((r) => setTimeout(r, 200));
+      const sentByClose = good;
+      await listener.until(
+        () => listener.received.filter((r) => r.slot === speaker.slot).length >= sentByClose + 10,
+        5000,
+        'ten more good frames, sent after the flooder was closed',
+      );
     } finally {
       clearInterval(timer);
     }

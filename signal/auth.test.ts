@@ -7,6 +7,7 @@ import { rawSigner, signStatement } from '../crypto/sign.ts';
 import { AUTH_CONTEXT, authFields } from '../protocol/auth.ts';
 import type { ProtocolError } from '../protocol/errors.ts';
 import { connect, member, startTestServer, type TestServer } from '../test/helpers/signal.ts';
+import { eventually } from '../web/core/testing.ts';
 
 /** A raw client: resolves the hello, lets the test send any frame, and reports the close code. */
 async function raw(t: TestServer): Promise<{
@@ -90,8 +91,9 @@ describe('authentication', () => {
       Date.now(),
     );
     first.send(captured);
-    await new Promise((r) => setTimeout(r, 100));
-    assert.equal(first.messages[0]?.type, 'welcome');
+    await eventually(() =>
+      assert.equal(first.messages[0]?.type, 'welcome', 'the answer on its own connection is welcomed'),
+    );
     const second = await raw(t);
     second.send(captured);
     assert.equal(await second.closed, 4401);

@@ -182,18 +182,27 @@ describe('a standalone relay and mid-call mutes', () => {
       await eventually(() => assert.deepEqual(heard, [1], 'carol hears bob before the mute'));
       const notices: string[] = [];
       c.conn.on('relay.notice', (m) => notices.push(String(m.notice)));
+      /** Waits until a client has handed the relay the newest notice about Bob and it took it. */
+      const relayHolds = (silenced: boolean) =>
+        eventually(() =>
+          assert.equal(
+            relay.relay.noticeSilences(bob.identity.publicKey),
+            silenced,
+            `the relay took the notice: Bob silenced ${silenced}`,
+          ),
+        );
       const a = await connect(t, admin.identity);
       await a.request('member.mute', { member: bob.key, muted: true });
       await eventually(() => assert.equal(notices.length, 1, 'carol, in the voice channel, got the notice'));
       const checked = await verifySilenceNotice(fromBase64url(notices[0]!), serverKey, Date.now());
       assert.ok(checked.ok && checked.notice.silenced, 'it is signed by the server and says silenced');
-      await new Promise((r) => setTimeout(r, 200));
+      await relayHolds(true);
       b.client.send(new Uint8Array([2]));
       await new Promise((r) => setTimeout(r, 300));
       assert.deepEqual(heard, [1], 'the relay refused the muted bob on the ticket he already had');
       await a.request('member.mute', { member: bob.key, muted: false });
       await eventually(() => assert.equal(notices.length, 2, 'the unmute is a notice too'));
-      await new Promise((r) => setTimeout(r, 200));
+      await relayHolds(false);
       b.client.send(new Uint8Array([3]));
       await eventually(() => assert.deepEqual(heard, [1, 3], 'carol hears bob again once unmuted'));
       a.close();

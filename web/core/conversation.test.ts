@@ -218,7 +218,12 @@ describe('conversations', () => {
     const ca = sa.open(channel);
     const cb = sb.open(channel);
     await eventually(() => assert.equal(sb.connection.value.status, 'online'));
-    await new Promise((r) => setTimeout(r, 100)); // the re-subscription reached the server
+    await eventually(() =>
+      assert.ok(
+        [...(t.server.hub.rooms.subscribers(channel, 'typing') ?? [])].some((s) => s.user?.key === b.key),
+        'B’s re-subscription to typing in the channel reached the (restarted) server',
+      ),
+    );
     ca.setTyping();
     await eventually(() => assert.deepEqual(cb.typing.value, [a.key]));
     cb.close();

@@ -59,7 +59,14 @@ describe('invites', () => {
     await eventually(() => assert.ok(texts(ce).includes('welcome, E'), 'E reads what A sends next'));
     assert.ok(texts(ce).includes('said before E came'), 'the key was handed over at iteration 0');
     await sa.settled();
-    await new Promise((r) => setTimeout(r, 100)); // the key state is saved (debounced)
+    // The key state is saved (debounced; close drops a pending save): the next test restores from it.
+    await eventually(async () =>
+      assert.deepEqual(
+        await aCache.getSetting('keys'),
+        JSON.parse(JSON.stringify(sa.keys.save())),
+        'A’s cache holds its current key state',
+      ),
+    );
     sa.close();
   });
 

@@ -118,14 +118,24 @@ describe('RelayClient through the in-process relay', () => {
     assert.equal(got.get(a)!.length, 0, 'Alice gets nothing of her own');
 
     // Carol deafens: nothing more reaches her; undeafened, frames do again.
+    /** Waits until the relay has Carol's LISTEN: it forwards to her (`true`) or not. */
+    const relayHearsCarol = (listening: boolean) =>
+      eventually(() => {
+        const carol = people[2]!.identity.publicKey;
+        const at = t.server.relay!.routes.members(voice).filter((m) => Buffer.from(m.user).equals(carol));
+        assert.ok(
+          at.length > 0 && at.every((m) => m.listening === listening),
+          `the relay has Carol listening: ${listening}`,
+        );
+      });
     c.listen(false);
-    await new Promise((r) => setTimeout(r, 100));
+    await relayHearsCarol(false);
     const carolHad = got.get(c)!.length;
     b.send(randomBytes(100));
     await eventually(() => assert.equal(got.get(a)!.length, 1, 'Alice hears Bob'));
     assert.equal(got.get(c)!.length, carolHad, 'deafened Carol gets nothing');
     c.listen(true);
-    await new Promise((r) => setTimeout(r, 100));
+    await relayHearsCarol(true);
     b.send(randomBytes(100));
     await eventually(() => assert.equal(got.get(c)!.length, carolHad + 1, 'Carol hears again'));
   });
