@@ -38,7 +38,7 @@ import { ServerSession } from '../../web/core/server-view.ts';
 import { eventually } from '../../web/core/testing.ts';
 import { strongestTone } from '../../web/voice/tone.ts';
 import { toneWav } from '../../web/voice/wav.ts';
-import { core, enterVoice, hideIp, joinByLink, tilesOf } from '../helpers/app-page.ts';
+import { core, enterVoice, hideIp, joinByLink, receivedTone, tilesOf } from '../helpers/app-page.ts';
 import { coturnMissing } from '../helpers/coturn.ts';
 import { STEP_TIMEOUT_MS } from '../helpers/e2e.ts';
 import { nodeSocket } from '../helpers/signal.ts';
@@ -135,14 +135,7 @@ const participants = (page: Page): Promise<RelayPeerView[]> =>
       route: p.via === 'relay' ? JSON.stringify(e.relayPeerStats(p.peerId) || null) : 'mesh' }));`,
   );
 
-/** The strongest candidate tone in what the engine receives from `userId` now (undefined: nothing yet). */
-const toneFrom = (page: Page, userId: string): Promise<number | undefined> =>
-  core<{ samples: number[]; rate: number } | null>(
-    page,
-    `const p = e.participants.value.filter((x) => x.userId === ${JSON.stringify(userId)}).at(-1);
-     const probe = p && e.receivedAudio(p.peerId);
-     return probe ? { samples: Array.from(probe.samples()), rate: probe.sampleRate } : null;`,
-  ).then((r) => (r ? strongestTone(r.samples, r.rate, CANDIDATES) : undefined));
+const toneFrom = (page: Page, userId: string) => receivedTone(page, userId, CANDIDATES);
 
 /**
  * The strongest candidate tone in what the page's ear gets of `userId` through the

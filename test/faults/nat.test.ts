@@ -28,7 +28,7 @@ import { dirname, join } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { toBase64url } from '../../crypto/bytes.ts';
 import { type RunningServer, startServer } from '../../signal/server.ts';
-import { type Coturn, coturnMissing, startCoturn } from '../helpers/coturn.ts';
+import { type Coturn, coturnMissing, publicConfig, startCoturn } from '../helpers/coturn.ts';
 import {
   alive,
   ChildWaitError,
@@ -188,26 +188,6 @@ async function reflector(host: string): Promise<Socket> {
   return socket;
 }
 
-/** Coturn on the public address (relays there too). Also on 127.0.0.1, only for the helper's readiness probe. */
-function coturnConfig(publicIp: string): string {
-  return [
-    'listening-ip=127.0.0.1',
-    `listening-ip=${publicIp}`,
-    `relay-ip=${publicIp}`,
-    'use-auth-secret',
-    `static-auth-secret=${SECRET}`,
-    'realm=nat.tincan.test',
-    'fingerprint',
-    'no-tls',
-    'no-dtls',
-    'no-tcp-relay',
-    'no-cli',
-    'no-rfc5780',
-    'no-multicast-peers',
-    '',
-  ].join('\n');
-}
-
 /** Temp dirs of this run carry its pid, so a later run can tell a crashed run's leftovers. */
 const TMP_PREFIX = `tincan-nat-${process.pid}-`;
 
@@ -288,7 +268,13 @@ describe('fault: real NAT between two homes (network namespaces, iptables, cotur
     dataDir = await mkdtemp(join(tmpdir(), `${TMP_PREFIX}data-`));
     webDir = await mkdtemp(join(tmpdir(), `${TMP_PREFIX}web-`));
     const config = join(dataDir, 'turnserver.conf');
-    await writeFile(config, coturnConfig(lab.publicIp), { mode: 0o600 });
+    await writeFile(
+      config,
+      publicConfig({ publicIp: lab.publicIp, secret: SECRET, realm: 'nat.tincan.test' }),
+      {
+        mode: 0o600,
+      },
+    );
     coturn = await startCoturn({
       secret: SECRET,
       configFile: config,

@@ -5,6 +5,7 @@
  * voice end-to-end suite and the voice benchmark. Node-only.
  */
 import type { Page } from 'playwright-core';
+import { strongestTone } from '../../web/voice/tone.ts';
 
 /** The page's first server (`s`), its voice call (`v`) and the call's engine (`e`). */
 const CORE = `(() => {
@@ -15,6 +16,20 @@ const CORE = `(() => {
 /** Runs `body` (an async function body that sees `s`, `v`, `e`) in the page and returns its result. */
 export function core<T>(page: Page, body: string): Promise<T> {
   return page.evaluate(`(async () => { const { s, v, e } = ${CORE}; ${body} })()`) as Promise<T>;
+}
+
+/** The strongest of `candidates` (Hz) in what the page's engine receives from `userId` now (undefined: nothing yet). */
+export function receivedTone(
+  page: Page,
+  userId: string,
+  candidates: readonly number[],
+): Promise<number | undefined> {
+  return core<{ samples: number[]; rate: number } | null>(
+    page,
+    `const p = e.participants.value.filter((x) => x.userId === ${JSON.stringify(userId)}).at(-1);
+     const probe = p && e.receivedAudio(p.peerId);
+     return probe ? { samples: Array.from(probe.samples()), rate: probe.sampleRate } : null;`,
+  ).then((r) => (r ? strongestTone(r.samples, r.rate, [...candidates]) : undefined));
 }
 
 /** The video tiles the page's call shows: whose, what kind, and whether the track is live. */

@@ -93,6 +93,29 @@ export function loopbackConfig(o: {
   ].join('\n');
 }
 
+/**
+ * Coturn on a NAT lab's public address (test/helpers/netns.ts), relaying there too; also
+ * on 127.0.0.1, only for the helper's readiness probe.
+ */
+export function publicConfig(o: { publicIp: string; secret: string; realm: string }): string {
+  return [
+    'listening-ip=127.0.0.1',
+    `listening-ip=${o.publicIp}`,
+    `relay-ip=${o.publicIp}`,
+    'use-auth-secret',
+    `static-auth-secret=${o.secret}`,
+    `realm=${o.realm}`,
+    'fingerprint',
+    'no-tls',
+    'no-dtls',
+    'no-tcp-relay',
+    'no-cli',
+    'no-rfc5780',
+    'no-multicast-peers',
+    '',
+  ].join('\n');
+}
+
 /** A port free for both UDP and TCP on 127.0.0.1 (TURN listens on both). */
 export async function freePort(): Promise<number> {
   for (let attempt = 0; attempt < 20; attempt++) {

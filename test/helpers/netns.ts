@@ -63,6 +63,8 @@ export interface NatLab {
   setNat(home: string, nat: NatBehaviour): Promise<void>;
   /** The router's NAT rules as `iptables -S` prints them, for messages. */
   natRules(home: string): Promise<string>;
+  /** The command line prefix that runs a program in a home's namespace (`ip netns exec <ns>`). */
+  inHome(home: string): string[];
   /** Runs a Node script in a home with tsx, speaking JSON lines (see JsonLineChild). */
   spawnNode(home: string, script: string, env: Record<string, string>): JsonLineChild;
   /** Kills the lab's processes and deletes its namespaces and root link. Idempotent. */
@@ -325,6 +327,7 @@ export async function createNatLab(specs: HomeSpec[]): Promise<NatLab> {
         h.nat = nat;
       },
       natRules: (name) => inNs(home(name).routerNs, IPTABLES, '-t', 'nat', '-S', 'POSTROUTING'),
+      inHome: (name) => [IP, 'netns', 'exec', home(name).ns],
       spawnNode(name, script, env) {
         const child = new JsonLineChild(
           IP,

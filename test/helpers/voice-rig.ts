@@ -1,11 +1,14 @@
 /**
- * What the voice end-to-end suite and the voice benchmark both stand up: a real
+ * What the voice end-to-end suites and the voice benchmark stand up: a real
  * server on loopback (with real coturn for its TURN credentials when coturn is
  * installed), an admin member on the client core in Node who makes invites, and
- * Chromiums whose fake microphone plays a given WAV file. `close()` tears it all
- * down, also after a failed set-up. Node-only.
+ * Chromiums whose fake microphone plays a given WAV file. With a NAT lab
+ * (test/helpers/netns.ts) the server and coturn sit on the lab's public address
+ * instead, coturn answers STUN only, and a Chromium can run in one of the lab's
+ * homes, behind its router. `close()` tears it all down, also after a failed
+ * set-up. Node-only.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
@@ -16,7 +19,8 @@ import { rawIdentity } from '../../web/core/identity-provider.ts';
 import { MemoryCache } from '../../web/core/local-cache.ts';
 import { ServerSession } from '../../web/core/server-view.ts';
 import chromiumConfig from './chromium.json' with { type: 'json' };
-import { type Coturn, coturnMissing, startCoturn } from './coturn.ts';
+import { type Coturn, coturnMissing, publicConfig, startCoturn } from './coturn.ts';
+import type { NatLab } from './netns.ts';
 import { nodeSocket } from './signal.ts';
 
 const SECRET = 'voice-rig-coturn-secret-0123456789';
@@ -33,15 +37,25 @@ export interface VoiceRig {
   invite(): Promise<string>;
   /** The server's admin, on the client core in Node (a moderator for moves and mutes). */
   readonly admin: ServerSession;
-  /** A Chromium whose fake microphone plays `wav` (bytes written to the rig's dir). */
-  browserWithMic(name: string, wav: Uint8Array): Promise<Browser>;
+  /** A Chromium whose fake microphone plays `wav` (bytes written to the rig's dir); with `home`, it runs in that lab home. */
+  browserWithMic(name: string, wav: Uint8Array, home?: string): Promise<Browser>;
   /** A page in a fresh context (own identity) with microphone and camera allowed. */
   page(browser: Browser, timeoutMs: number): Promise<Page>;
   close(): Promise<void>;
 }
 
-/** `relay: false`: a server without the voice relay (voice stays on the mesh, TURN for hidden members). */
-export async function voiceRig(options: { relay?: boolean } = {}): Promise<VoiceRig> {
+export interface VoiceRigOptions {
+  /** `false`: a server without the voice relay (voice stays on the mesh, TURN for hidden members). */
+  relay?: boolean;
+  /**
+   * Serve on this lab's public address, with STUN but no TURN: a NAT that STUN cannot
+   * punch through leaves the mesh no path, and the relay is the way round it.
+   */
+  lab?: NatLab;
+}
+
+export async function voiceRig(options: VoiceRigOptions = {}): Promise<VoiceRig> {
+  const { lab } = options;
   const dir = await mkdtemp(join(tmpdir(), 'tincan-voice-'));
   const browsers: Browser[] = [];
   let coturn: Coturn | undefined;
@@ -56,11 +70,24 @@ export async function voiceRig(options: { relay?: boolean } = {}): Promise<Voice
   };
   try {
     const missing = coturnMissing();
+    let configFile: string | undefined;
+    if (lab) {
+      configFile = join(dir, 'turnserver.conf');
+      await writeFile(
+        configFile,
+        publicConfig({ publicIp: lab.publicIp, secret: SECRET, realm: 'tincan.test' }),
+        {
+          mode: 0o600,
+        },
+      );
+    }
     // Every peer connection given TURN allocates a relay port per page: a wide range.
-    if (!missing) coturn = await startCoturn({ secret: SECRET, relayPorts: 400 });
-    const turn = coturn && { turn: { secret: SECRET, urls: [coturn.url('udp')], ttlSeconds: 600 } };
+    if (!missing)
+      coturn = await startCoturn({ secret: SECRET, relayPorts: 400, ...(configFile ? { configFile } : {}) });
+    const urls = coturn && (lab ? [`stun:${lab.publicIp}:${coturn.port}`] : [coturn.url('udp')]);
+    const turn = urls && { turn: { secret: SECRET, urls, ttlSeconds: 600 } };
     server = await startServer({
-      host: '127.0.0.1',
+      host: lab?.publicIp ?? '127.0.0.1',
       port: 0,
       dataDir: join(dir, 'data'),
       relay: options.relay ?? true,
@@ -76,6 +103,16 @@ export async function voiceRig(options: { relay?: boolean } = {}): Promise<Voice
       invite: { token: link.token, name: 'Admin' },
     });
     const inviter = admin;
+    const origin = server.url;
+    /** Chromium in a lab home: `ip netns exec` keeps the pipe playwright drives it through. */
+    const launcherIn = async (name: string, home: string) => {
+      if (!lab) throw new Error('a home needs a rig made with a lab');
+      const script = join(dir, `chromium-${name}.sh`);
+      const chromiumPath = process.env.CHROME_PATH ?? chromiumConfig.executablePath;
+      await writeFile(script, `#!/bin/sh\nexec ${[...lab.inHome(home), chromiumPath].join(' ')} "$@"\n`);
+      await chmod(script, 0o755);
+      return script;
+    };
     return {
       dir,
       server,
@@ -84,13 +121,20 @@ export async function voiceRig(options: { relay?: boolean } = {}): Promise<Voice
       channel: server.hub.channels.list().find((c) => c.kind === 'voice')!.id,
       invite: () => inviter.createInvite({ role: 'member', expiresIn: 3600, maxUses: 1 }),
       admin: inviter,
-      browserWithMic: async (name, wav) => {
+      browserWithMic: async (name, wav, home) => {
         const file = join(dir, `${name}.wav`);
         await writeFile(file, wav);
         const browser = await chromium.launch({
-          executablePath: process.env.CHROME_PATH ?? chromiumConfig.executablePath,
+          executablePath: home
+            ? await launcherIn(name, home)
+            : (process.env.CHROME_PATH ?? chromiumConfig.executablePath),
           headless: true,
-          args: [...chromiumConfig.args, `--use-file-for-fake-audio-capture=${file}`],
+          args: [
+            ...chromiumConfig.args,
+            `--use-file-for-fake-audio-capture=${file}`,
+            // The lab's public address is not localhost: the page needs a secure context for WebCrypto and the mic.
+            ...(lab ? [`--unsafely-treat-insecure-origin-as-secure=${origin}`] : []),
+          ],
           timeout: 30_000,
         });
         browsers.push(browser);
