@@ -81,8 +81,12 @@ const RESTART_BOUND_MS = 5_000;
 /** Records, in the page, every ICE ufrag it made, every remote candidate it was given, and Opus packets encoded. */
 const RECORDER = `
 (() => {
-  const rec = { localUfrags: new Set(), remote: [], opus: [] };
+  const rec = { localUfrags: new Set(), remote: [], opus: [], pcs: [] };
   globalThis.__rec = rec;
+  const PC = globalThis.RTCPeerConnection;
+  globalThis.RTCPeerConnection = class extends PC {
+    constructor(...args) { super(...args); rec.pcs.push(this); }
+  };
   const ufragOf = (sdp) => (/a=ice-ufrag:(\\S+)/.exec(sdp || '') || [])[1];
   const typOf = (c) => (/ typ (\\w+)/.exec(c) || [])[1];
   const P = RTCPeerConnection.prototype;
@@ -305,6 +309,26 @@ describe('voice through the relay, end to end', { timeout: 240_000, skip: coturn
       assert.deepEqual(revealing, [], `${name} got none of Carol's host/srflx/prflx candidates`);
       figures[`carolCandidatesAt_${name}`] = fromCarol.length;
     }
+    // Her own link to the relay: a data channel, and through coturn (a relay candidate on her side).
+    assert.equal(await transportOf(pages.carol), 'datachannel', "Carol's relay link is a data channel");
+    const links = await core<{ local: string; remote: string }[]>(
+      pages.carol,
+      `const out = [];
+       for (const pc of globalThis.__rec.pcs) {
+         if (pc.connectionState !== 'connected' || !/m=application/.test(pc.remoteDescription?.sdp || '')) continue;
+         const stats = [...(await pc.getStats()).values()];
+         const pair = stats.find((s) => s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded');
+         const byId = (id) => stats.find((s) => s.id === id);
+         if (pair) out.push({ local: byId(pair.localCandidateId)?.candidateType, remote: byId(pair.remoteCandidateId)?.candidateType });
+       }
+       return out;`,
+    );
+    assert.ok(links.length > 0, 'Carol has data-channel connections (the relay link among them)');
+    assert.deepEqual(
+      links.filter((l) => l.local !== 'relay'),
+      [],
+      `every data-channel connection of Carol's goes out through coturn: ${JSON.stringify(links)}`,
+    );
   });
 
   it('5. the relay forwarded only ciphertext: no run of Alice’s Opus packets appears in it', async () => {

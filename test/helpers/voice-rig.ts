@@ -86,11 +86,14 @@ export async function voiceRig(options: VoiceRigOptions = {}): Promise<VoiceRig>
       coturn = await startCoturn({ secret: SECRET, relayPorts: 400, ...(configFile ? { configFile } : {}) });
     const urls = coturn && (lab ? [`stun:${lab.publicIp}:${coturn.port}`] : [coturn.url('udp')]);
     const turn = urls && { turn: { secret: SECRET, urls, ttlSeconds: 600 } };
+    const host = lab?.publicIp ?? '127.0.0.1';
     server = await startServer({
-      host: lab?.publicIp ?? '127.0.0.1',
+      host,
       port: 0,
       dataDir: join(dir, 'data'),
       relay: options.relay ?? true,
+      // The relay's ICE on the server's own address: coturn (which relays from there) can reach it.
+      relayOptions: { peer: { bindAddress: host } },
       ...(turn ? { overrides: turn } : {}),
       log: { info: () => undefined, warn: () => undefined },
     });
