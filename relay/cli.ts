@@ -5,6 +5,7 @@
  * server's members at it with `[server] relay = "https://relay-host"` in its config.
  */
 import { readFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fromBase64url } from '../crypto/bytes.ts';
@@ -18,7 +19,10 @@ export const RELAY_USAGE = `  relay              run the voice relay alone
     --server-key ID    the signal server's id (base64url public key) …
     --data DIR         … or the signal server's data dir, to read it from server.key
     --trusted-proxy A  a proxy whose X-Forwarded-For names the client (repeatable;
-                       default loopback; none: believe no header)`;
+                       default loopback; none: believe no header)
+    --udp-port PORT    one UDP port for every data channel (open it in the
+                       firewall); default a port of its own for each
+    --announced-ip IP  the public address clients dial, behind a 1:1 NAT`;
 
 export async function relayCommand(argv: string[], usageError: (message: string) => Error): Promise<void> {
   const { values } = parseArgs({
@@ -29,6 +33,8 @@ export async function relayCommand(argv: string[], usageError: (message: string)
       'server-key': { type: 'string' },
       data: { type: 'string' },
       'trusted-proxy': { type: 'string', multiple: true },
+      'udp-port': { type: 'string' },
+      'announced-ip': { type: 'string' },
     },
     strict: true,
   });
@@ -50,7 +56,22 @@ export async function relayCommand(argv: string[], usageError: (message: string)
   const trustedProxies = proxies.includes('none') ? [] : proxies;
   const bad = trustedProxies.find((p) => !validProxyEntry(p));
   if (bad !== undefined) throw usageError(`--trusted-proxy ${bad}: "loopback", "none" or an IP address`);
-  const relay = await startRelay({ host: values.host ?? '127.0.0.1', port, serverKey, trustedProxies });
+  const udpPort = values['udp-port'] === undefined ? undefined : Number(values['udp-port']);
+  if (udpPort !== undefined && (!Number.isInteger(udpPort) || udpPort < 1 || udpPort > 65535))
+    throw usageError(`invalid --udp-port: ${values['udp-port']}`);
+  const announcedIp = values['announced-ip'];
+  if (announcedIp !== undefined && isIP(announcedIp) === 0)
+    throw usageError(`--announced-ip ${announcedIp}: not an IP address`);
+  const relay = await startRelay({
+    host: values.host ?? '127.0.0.1',
+    port,
+    serverKey,
+    trustedProxies,
+    peer: {
+      ...(udpPort !== undefined ? { udpPort } : {}),
+      ...(announcedIp !== undefined ? { announcedIp } : {}),
+    },
+  });
   console.log(`tincan relay on ${relay.url}`);
   const stop = () => {
     relay.close().then(

@@ -6,6 +6,7 @@
  * loaded on the first offer, so a relay nobody reaches over UDP never loads it.
  */
 import type { RelaySignal } from '../protocol/relay.ts';
+import { announcedTwin, announceInSdp } from './announce.ts';
 
 type NodeDataChannel = typeof import('node-datachannel');
 let loaded: Promise<NodeDataChannel> | undefined;
@@ -21,6 +22,13 @@ export interface PeerOptions {
   readonly bindAddress?: string;
   readonly portRangeBegin?: number;
   readonly portRangeEnd?: number;
+  /**
+   * One UDP port for every client's data channel (ICE UDP mux), so a firewall needs one
+   * rule; absent, each connection takes a port of its own (of the range, if given).
+   */
+  readonly udpPort?: number;
+  /** The public address clients dial behind a 1:1 NAT (relay/announce.ts). */
+  readonly announcedIp?: string;
 }
 
 export interface PeerEvents {
@@ -70,18 +78,31 @@ export class RelayPeer {
         const ndc = await load();
         if (this.closed) return;
         this.pc?.close();
+        const { udpPort, announcedIp } = this.options;
         const pc = new ndc.PeerConnection(this.name, {
           iceServers: [...(this.options.iceServers ?? [])],
           bindAddress: this.options.bindAddress,
-          portRangeBegin: this.options.portRangeBegin,
-          portRangeEnd: this.options.portRangeEnd,
+          ...(udpPort !== undefined
+            ? { enableIceUdpMux: true, portRangeBegin: udpPort, portRangeEnd: udpPort }
+            : { portRangeBegin: this.options.portRangeBegin, portRangeEnd: this.options.portRangeEnd }),
           maxMessageSize: 16 * 1024,
         });
         this.pc = pc;
+        const twins = new Set<string>();
         pc.onLocalDescription((sdp, type) => {
-          if (type === 'answer') this.events.signal({ kind: 'answer', sdp });
+          if (type !== 'answer') return;
+          this.events.signal({
+            kind: 'answer',
+            sdp: announcedIp ? announceInSdp(sdp, announcedIp, twins) : sdp,
+          });
         });
-        pc.onLocalCandidate((candidate, mid) => this.events.signal({ kind: 'candidate', candidate, mid }));
+        pc.onLocalCandidate((candidate, mid) => {
+          this.events.signal({ kind: 'candidate', candidate, mid });
+          const twin = announcedIp && announcedTwin(candidate, announcedIp);
+          if (!twin || twins.has(twin.key)) return;
+          twins.add(twin.key);
+          this.events.signal({ kind: 'candidate', candidate: twin.line, mid });
+        });
         pc.onDataChannel((dc) => {
           this.dc?.close();
           this.dc = dc;

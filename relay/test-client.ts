@@ -31,6 +31,9 @@ export class RelayTestClient {
   private dc: NdcChannel | undefined;
   private answered = false;
   private early: { candidate: string; mid: string }[] = [];
+  /** Every candidate the relay offered this client's data channel (in its answer, then trickled). */
+  readonly relayCandidates: string[] = [];
+  private accept: (candidate: string) => boolean = () => true;
   private readonly waiters = new Set<() => void>();
 
   private constructor(readonly ws: WebSocket) {
@@ -119,7 +122,16 @@ export class RelayTestClient {
    * knows (a PING over it, as RelayClient sends on open: the relay forwards over the
    * channel the client's own voice traffic takes).
    */
-  async openDataChannel(bindAddress = '127.0.0.1', timeoutMs = 10_000): Promise<void> {
+  async openDataChannel(
+    options: {
+      bindAddress?: string;
+      timeoutMs?: number;
+      /** Which of the relay's candidates to use (a test's stand-in for a network that reaches only some). */
+      accept?: (candidate: string) => boolean;
+    } = {},
+  ): Promise<void> {
+    const { bindAddress = '127.0.0.1', timeoutMs = 10_000 } = options;
+    this.accept = options.accept ?? (() => true);
     const ndc = await import('node-datachannel');
     const pc = new ndc.PeerConnection(`client-${this.slot}`, { iceServers: [], bindAddress });
     this.pc = pc;
@@ -152,10 +164,18 @@ export class RelayTestClient {
     const pc = this.pc;
     if (!pc) return;
     if (signal.kind === 'answer') {
-      pc.setRemoteDescription(signal.sdp, 'answer');
+      for (const line of signal.sdp.split(/\r?\n/))
+        if (line.startsWith('a=candidate:')) this.relayCandidates.push(line.slice(2));
+      const sdp = signal.sdp
+        .split(/\r?\n/)
+        .filter((line) => !line.startsWith('a=candidate:') || this.accept(line.slice(2)))
+        .join('\r\n');
+      pc.setRemoteDescription(sdp, 'answer');
       for (const c of this.early.splice(0)) pc.addRemoteCandidate(c.candidate, c.mid);
       this.answered = true;
     } else if (signal.kind === 'candidate') {
+      this.relayCandidates.push(signal.candidate);
+      if (!this.accept(signal.candidate)) return;
       // A candidate can overtake the answer (libdatachannel refuses one before it).
       if (this.answered) pc.addRemoteCandidate(signal.candidate, signal.mid);
       else this.early.push(signal);

@@ -9,6 +9,7 @@
  * `tincan.example.toml` at the repository root documents every key.
  */
 import { readFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { parse, TomlError } from 'smol-toml';
 import { type ChannelSettings, PERMISSIONS, type Permission } from '../protocol/messages.ts';
@@ -82,6 +83,13 @@ export interface ServerConfig {
     maxTopicsPerConnection: number;
   };
   roles: ReadonlyMap<string, RoleConfig>;
+  /** The in-process relay's data channels (`[relay]`). */
+  relay: {
+    /** One UDP port for every member's data channel; undefined: a port of its own each. */
+    udpPort: number | undefined;
+    /** The public address members dial, behind a 1:1 NAT. */
+    announcedIp: string | undefined;
+  };
   turn: {
     /** Shared with coturn; when absent the server keeps a generated one in the data dir. */
     secret: string | undefined;
@@ -171,6 +179,7 @@ export function defaultConfig(): ServerConfig {
       maxTopicsPerConnection: 64,
     },
     roles: defaultRoles(),
+    relay: { udpPort: undefined, announcedIp: undefined },
     turn: { secret: undefined, urls: [], ttlSeconds: 86400 },
     channels: undefined,
     fixedChannels: false,
@@ -296,6 +305,14 @@ const roleSection = object({
   priority: optional(int({ min: 0, max: 1000 })),
 });
 
+const ipAddress: Check<string> = (v, path) =>
+  typeof v === 'string' && isIP(v) !== 0 ? v : fail(path, 'an IP address');
+
+const relaySection = object({
+  udp_port: optional(int({ min: 1, max: 65535 })),
+  announced_ip: optional(ipAddress),
+});
+
 const turnSection = object({
   secret: optional(string({ min: 16, max: 512 })),
   urls: optional(array(string({ min: 6, max: 512, pattern: /^(stun|turns?):[^\s]+$/ }), { max: 32 })),
@@ -341,6 +358,7 @@ const configFile = object({
   server: optional(serverSection),
   limits: optional(limitsSection),
   roles: optional(table(ROLE_NAME, roleSection, 64)),
+  relay: optional(relaySection),
   turn: optional(turnSection),
   channels: optional(array(channelEntry(0), { min: 1, max: MAX_CHANNELS })),
 });
@@ -485,6 +503,9 @@ function build(raw: unknown): ServerConfig {
     roles.set(name, roleFrom(name, entry, roles.get(name)));
   config.roles = roles;
   if (!roles.has(server.defaultRole)) throw new ValidationError('server.default_role', 'the name of a role');
+
+  const r = f.relay ?? {};
+  config.relay = { udpPort: r.udp_port, announcedIp: r.announced_ip };
 
   const t = f.turn ?? {};
   config.turn = {

@@ -95,6 +95,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       : new RelayServer({
           trustedProxies: hubOptions.trustedProxies,
           ...options.relayOptions,
+          peer: {
+            ...(hubOptions.relayUdp.port !== undefined ? { udpPort: hubOptions.relayUdp.port } : {}),
+            ...(hubOptions.relayUdp.announcedIp !== undefined
+              ? { announcedIp: hubOptions.relayUdp.announcedIp }
+              : {}),
+            ...options.relayOptions?.peer,
+          },
           serverKey: identity.publicKey,
           metrics,
         });

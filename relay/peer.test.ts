@@ -1,0 +1,203 @@
+/**
+ * The relay's data channels as a self-hoster's network needs them (real
+ * node-datachannel on loopback): every client on one UDP port (ICE UDP mux), so a
+ * firewall needs one rule; and, behind a 1:1 NAT, reachable at the announced address
+ * (relay/announce.ts) by clients that can reach nothing else of the relay's.
+ */
+import assert from 'node:assert/strict';
+import { createSocket } from 'node:dgram';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join as pathJoin } from 'node:path';
+import { toBase64url } from '../crypto/bytes.ts';
+import { generateIdentity } from '../crypto/identity.ts';
+import { mintRelayTicket } from '../protocol/relay.ts';
+import { startServer } from '../signal/server.ts';
+import { announcedTwin, announceInSdp } from './announce.ts';
+import { relayCommand } from './cli.ts';
+import { type StandaloneRelay, startRelay } from './server.ts';
+import { RelayTestClient } from './test-client.ts';
+
+const serverKey = generateIdentity();
+const ticket = () =>
+  mintRelayTicket(serverKey.secretKey, {
+    user: generateIdentity().publicKey,
+    channel: 'lounge',
+    expiresAt: Math.floor(Date.now() / 1000) + 60,
+  });
+const frame = (n: number) => new Uint8Array(80).fill(n);
+const parts = (candidate: string) => {
+  const [, , , , address, port, , type] = candidate.replace(/^a=/, '').split(' ');
+  return { address: address!, port: Number(port), type: type! };
+};
+
+/** A UDP port free on every address now (libjuice binds the wildcard). */
+async function freeUdpPort(): Promise<number> {
+  const s = createSocket('udp4');
+  await new Promise<void>((resolve) => s.bind(0, resolve));
+  const { port } = s.address();
+  await new Promise<void>((resolve) => s.close(() => resolve()));
+  return port;
+}
+
+describe('relay data channels for a self-hoster’s network', () => {
+  const relays: StandaloneRelay[] = [];
+  const clients: RelayTestClient[] = [];
+  const start = async (peer: NonNullable<Parameters<typeof startRelay>[0]['peer']>) => {
+    const relay = await startRelay({ host: '127.0.0.1', port: 0, serverKey: serverKey.publicKey, peer });
+    relays.push(relay);
+    return relay;
+  };
+  const join = async (relay: StandaloneRelay) => {
+    const c = await RelayTestClient.connect(relay.url, ticket());
+    clients.push(c);
+    return c;
+  };
+  after(async () => {
+    for (const c of clients) c.close();
+    for (const r of relays) await r.close();
+    (await import('node-datachannel')).cleanup();
+  });
+
+  it('puts every client’s data channel on the one UDP port it is given, and frames flow over them', async () => {
+    const udpPort = await freeUdpPort();
+    const relay = await start({ bindAddress: '127.0.0.1', udpPort });
+    const [a, b, c] = [await join(relay), await join(relay), await join(relay)];
+    for (const x of [a, b, c]) await x.openDataChannel();
+    for (const x of [a, b, c]) {
+      const hosts = x.relayCandidates.map(parts).filter((p) => p.type === 'host');
+      assert.ok(hosts.length > 0, `the relay offered host candidates: ${x.relayCandidates.join(' | ')}`);
+      assert.deepEqual(
+        [...new Set(hosts.map((p) => p.port))],
+        [udpPort],
+        `every host candidate of the relay is on UDP port ${udpPort}: ${x.relayCandidates.join(' | ')}`,
+      );
+    }
+    a.sendFrame(frame(1));
+    for (const x of [b, c])
+      await x.until(() => x.received.length === 1, 5000, 'the frame over the shared port');
+    assert.deepEqual(
+      [b, c].map((x) => x.received[0]!.via),
+      ['dc', 'dc'],
+      'forwarded over the data channels, not the sockets',
+    );
+    assert.equal(relay.relay.transportTotals.framesIn.dc, 1, 'and it came in over one');
+  });
+
+  it('announces an address behind a 1:1 NAT: a client that reaches only that one opens its data channel', async () => {
+    // 127.0.0.2 stands in for the public address the NAT maps onto this host: the relay
+    // listens on every address (no bind address), and the client takes only the announced ones.
+    const announcedIp = '127.0.0.2';
+    const relay = await start({ udpPort: await freeUdpPort(), announcedIp });
+    const a = await join(relay);
+    const b = await join(relay);
+    for (const x of [a, b]) await x.openDataChannel({ accept: (c) => parts(c).address === announcedIp });
+    for (const x of [a, b]) {
+      const announced = x.relayCandidates.map(parts).filter((p) => p.address === announcedIp);
+      assert.ok(
+        announced.length >= 1,
+        `the relay announced ${announcedIp}: ${x.relayCandidates.join(' | ')}`,
+      );
+      assert.ok(
+        x.relayCandidates.some((c) => parts(c).address !== announcedIp),
+        'and kept its own addresses for clients on its network',
+      );
+    }
+    a.sendFrame(frame(2));
+    await b.until(() => b.received.length === 1, 5000, 'a frame through the announced address');
+    assert.equal(b.received[0]!.via, 'dc', 'over the data channel');
+    assert.equal(relay.relay.transportTotals.framesIn.dc, 1, 'in over the data channel too');
+  });
+
+  it('takes [relay] udp_port and announced_ip from the server’s tincan.toml for its in-process relay', async () => {
+    const dir = await mkdtemp(pathJoin(tmpdir(), 'tincan-relay-udp-'));
+    try {
+      await writeFile(
+        pathJoin(dir, 'tincan.toml'),
+        '[relay]\nudp_port = 10000\nannounced_ip = "203.0.113.10"\n',
+      );
+      const server = await startServer({
+        host: '127.0.0.1',
+        port: 0,
+        dataDir: dir,
+        webDir: dir,
+        log: { info: () => {}, warn: () => {} },
+      });
+      try {
+        assert.deepEqual(server.relay?.options.peer, { udpPort: 10000, announcedIp: '203.0.113.10' });
+      } finally {
+        await server.close();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('tincan relay refuses a bad --udp-port or --announced-ip with a usage error', async () => {
+    const usage = (message: string) => new Error(`usage: ${message}`);
+    const key = toBase64url(serverKey.publicKey);
+    await assert.rejects(
+      relayCommand(['--server-key', key, '--udp-port', '70000'], usage),
+      /usage: invalid --udp-port: 70000/,
+    );
+    await assert.rejects(
+      relayCommand(['--server-key', key, '--udp-port', '0'], usage),
+      /usage: invalid --udp-port: 0/,
+    );
+    await assert.rejects(
+      relayCommand(['--server-key', key, '--announced-ip', 'relay.example.org'], usage),
+      /usage: --announced-ip relay.example.org: not an IP address/,
+    );
+  });
+
+  it('gives each UDP host candidate one twin on the announced address, and nothing else', () => {
+    const host = 'candidate:1 1 UDP 2122317823 10.0.0.5 3479 typ host';
+    assert.deepEqual(announcedTwin(host, '203.0.113.10'), {
+      line: 'candidate:1a 1 UDP 2122317822 203.0.113.10 3479 typ host',
+      key: '1 3479',
+    });
+    assert.equal(
+      announcedTwin('candidate:2 1 TCP 1 10.0.0.5 9 typ host tcptype active', '203.0.113.10'),
+      undefined,
+      'not TCP',
+    );
+    assert.equal(
+      announcedTwin('candidate:3 1 UDP 1 10.0.0.5 3479 typ srflx raddr 0.0.0.0 rport 0', '203.0.113.10'),
+      undefined,
+      'not srflx',
+    );
+    assert.equal(
+      announcedTwin('candidate:4 1 UDP 1 fd00::5 3479 typ host', '203.0.113.10'),
+      undefined,
+      'not another family',
+    );
+    assert.equal(
+      announcedTwin('candidate:5 1 UDP 1 203.0.113.10 3479 typ host', '203.0.113.10'),
+      undefined,
+      'not itself',
+    );
+    assert.equal(announcedTwin('garbage', '203.0.113.10'), undefined, 'not garbage');
+    const sdp = [
+      'v=0',
+      'a=candidate:1 1 UDP 9 10.0.0.5 3479 typ host',
+      'a=candidate:2 1 UDP 8 172.17.0.2 3479 typ host',
+      'a=end-of-candidates',
+      '',
+    ].join('\r\n');
+    const seen = new Set<string>();
+    const out = announceInSdp(sdp, '203.0.113.10', seen);
+    assert.equal(
+      out,
+      [
+        'v=0',
+        'a=candidate:1 1 UDP 9 10.0.0.5 3479 typ host',
+        'a=candidate:1a 1 UDP 8 203.0.113.10 3479 typ host',
+        'a=candidate:2 1 UDP 8 172.17.0.2 3479 typ host',
+        'a=end-of-candidates',
+        '',
+      ].join('\r\n'),
+      'one twin for the shared port, after its first original, line ends kept',
+    );
+    assert.deepEqual([...seen], ['1 3479'], 'the twin is remembered, so a trickled copy is not sent again');
+  });
+});
