@@ -5,7 +5,6 @@
  * (relay/announce.ts) by clients that can reach nothing else of the relay's.
  */
 import assert from 'node:assert/strict';
-import { createSocket } from 'node:dgram';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join as pathJoin } from 'node:path';
@@ -13,6 +12,7 @@ import { toBase64url } from '../crypto/bytes.ts';
 import { generateIdentity } from '../crypto/identity.ts';
 import { mintRelayTicket } from '../protocol/relay.ts';
 import { startServer } from '../signal/server.ts';
+import { freePort } from '../test/helpers/coturn.ts';
 import { announcedTwin, announceInSdp } from './announce.ts';
 import { relayCommand } from './cli.ts';
 import { type StandaloneRelay, startRelay } from './server.ts';
@@ -30,15 +30,6 @@ const parts = (candidate: string) => {
   const [, , , , address, port, , type] = candidate.replace(/^a=/, '').split(' ');
   return { address: address!, port: Number(port), type: type! };
 };
-
-/** A UDP port free on every address now (libjuice binds the wildcard). */
-async function freeUdpPort(): Promise<number> {
-  const s = createSocket('udp4');
-  await new Promise<void>((resolve) => s.bind(0, resolve));
-  const { port } = s.address();
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
-}
 
 describe('relay data channels for a self-hoster’s network', () => {
   const relays: StandaloneRelay[] = [];
@@ -60,7 +51,7 @@ describe('relay data channels for a self-hoster’s network', () => {
   });
 
   it('puts every client’s data channel on the one UDP port it is given, and frames flow over them', async () => {
-    const udpPort = await freeUdpPort();
+    const udpPort = await freePort();
     const relay = await start({ bindAddress: '127.0.0.1', udpPort });
     const [a, b, c] = [await join(relay), await join(relay), await join(relay)];
     for (const x of [a, b, c]) await x.openDataChannel();
@@ -88,7 +79,7 @@ describe('relay data channels for a self-hoster’s network', () => {
     // 127.0.0.2 stands in for the public address the NAT maps onto this host: the relay
     // listens on every address (no bind address), and the client takes only the announced ones.
     const announcedIp = '127.0.0.2';
-    const relay = await start({ udpPort: await freeUdpPort(), announcedIp });
+    const relay = await start({ udpPort: await freePort(), announcedIp });
     const a = await join(relay);
     const b = await join(relay);
     for (const x of [a, b]) await x.openDataChannel({ accept: (c) => parts(c).address === announcedIp });

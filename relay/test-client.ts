@@ -34,6 +34,8 @@ export class RelayTestClient {
   /** Every candidate the relay offered this client's data channel (in its answer, then trickled). */
   readonly relayCandidates: string[] = [];
   private accept: (candidate: string) => boolean = () => true;
+  /** Candidates libdatachannel refused to add (see addCandidate). */
+  readonly candidateErrors: string[] = [];
   private readonly waiters = new Set<() => void>();
 
   private constructor(readonly ws: WebSocket) {
@@ -171,14 +173,27 @@ export class RelayTestClient {
         .filter((line) => !line.startsWith('a=candidate:') || this.accept(line.slice(2)))
         .join('\r\n');
       pc.setRemoteDescription(sdp, 'answer');
-      for (const c of this.early.splice(0)) pc.addRemoteCandidate(c.candidate, c.mid);
+      for (const c of this.early.splice(0)) this.addCandidate(pc, c);
       this.answered = true;
     } else if (signal.kind === 'candidate') {
       this.relayCandidates.push(signal.candidate);
       if (!this.accept(signal.candidate)) return;
       // A candidate can overtake the answer (libdatachannel refuses one before it).
-      if (this.answered) pc.addRemoteCandidate(signal.candidate, signal.mid);
+      if (this.answered) this.addCandidate(pc, signal);
       else this.early.push(signal);
+    }
+  }
+
+  /**
+   * One of the relay's candidates, for ICE. libdatachannel throws when its ICE transport
+   * is gone meanwhile (seen under the relay bench's load): counted, not fatal, since
+   * `openDataChannel` says whether the channel opened after all.
+   */
+  private addCandidate(pc: NdcPeer, c: { candidate: string; mid: string }): void {
+    try {
+      pc.addRemoteCandidate(c.candidate, c.mid);
+    } catch (error) {
+      this.candidateErrors.push((error as Error).message);
     }
   }
 

@@ -65,6 +65,24 @@ export interface Coturn {
 
 const RELAY_PORTS = 20;
 
+/** What every test coturn runs with: REST credentials from the secret, UDP TURN only, no extras. */
+function configLines(o: { secret: string; realm: string }, where: string[]): string {
+  return [
+    ...where,
+    'use-auth-secret',
+    `static-auth-secret=${o.secret}`,
+    `realm=${o.realm}`,
+    'fingerprint',
+    'no-tls',
+    'no-dtls',
+    'no-tcp-relay',
+    'no-cli',
+    'no-rfc5780',
+    'no-multicast-peers',
+    '',
+  ].join('\n');
+}
+
 export function loopbackConfig(o: {
   port: number;
   minPort: number;
@@ -72,25 +90,14 @@ export function loopbackConfig(o: {
   secret: string;
   realm: string;
 }): string {
-  return [
+  return configLines(o, [
     'listening-ip=127.0.0.1',
     'relay-ip=127.0.0.1',
     `listening-port=${o.port}`,
     `min-port=${o.minPort}`,
     `max-port=${o.maxPort}`,
-    'use-auth-secret',
-    `static-auth-secret=${o.secret}`,
-    `realm=${o.realm}`,
-    'fingerprint',
-    'no-tls',
-    'no-dtls',
-    'no-tcp-relay',
-    'no-cli',
-    'no-rfc5780',
     'allow-loopback-peers',
-    'no-multicast-peers',
-    '',
-  ].join('\n');
+  ]);
 }
 
 /**
@@ -98,22 +105,7 @@ export function loopbackConfig(o: {
  * on 127.0.0.1, only for the helper's readiness probe.
  */
 export function publicConfig(o: { publicIp: string; secret: string; realm: string }): string {
-  return [
-    'listening-ip=127.0.0.1',
-    `listening-ip=${o.publicIp}`,
-    `relay-ip=${o.publicIp}`,
-    'use-auth-secret',
-    `static-auth-secret=${o.secret}`,
-    `realm=${o.realm}`,
-    'fingerprint',
-    'no-tls',
-    'no-dtls',
-    'no-tcp-relay',
-    'no-cli',
-    'no-rfc5780',
-    'no-multicast-peers',
-    '',
-  ].join('\n');
+  return configLines(o, ['listening-ip=127.0.0.1', `listening-ip=${o.publicIp}`, `relay-ip=${o.publicIp}`]);
 }
 
 /** A port free for both UDP and TCP on 127.0.0.1 (TURN listens on both). */
