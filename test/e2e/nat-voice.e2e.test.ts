@@ -13,6 +13,9 @@
  *     two reload and join the call again: the mesh never connects, each marks the other
  *     unreachable after the bound (not before), the call moves to the relay, and they
  *     hear each other through it, its data channel crossing both NATs.
+ *  3. Bob's router drops all UDP (a network that lets only TCP out) and Alice's is a
+ *     cone again: the mesh cannot reach Bob, the call moves to the relay, and Bob
+ *     talks over the relay's WebSocket while Alice keeps her data channel.
  *
  * Skipped, saying why, without root, iproute2, iptables or coturn.
  */
@@ -22,7 +25,7 @@ import type { Page } from 'playwright-core';
 import { eventually } from '../../web/core/testing.ts';
 import { UNREACHABLE_MS } from '../../web/core/voice-route.ts';
 import { toneWav } from '../../web/voice/wav.ts';
-import { core, enterVoice, joinByLink, receivedTone } from '../helpers/app-page.ts';
+import { core, enterVoice, joinByLink, receivedTone, relayTransport } from '../helpers/app-page.ts';
 import { coturnMissing } from '../helpers/coturn.ts';
 import { createNatLab, type NatLab, natLabMissing, removeStaleLabs } from '../helpers/netns.ts';
 import { type VoiceRig, voiceRig } from '../helpers/voice-rig.ts';
@@ -138,15 +141,35 @@ describe('voice across real NATs (network namespaces, Chromium in each home)', {
       assert.equal(await via(pages[name], ids[other]), 'relay', `${name} gets ${other} through the relay`);
     }
     await eventually(async () => {
-      for (const name of NAMES) {
-        const transport = await core<string | null>(
-          pages[name],
-          `const p = e.participants.value.find((x) => x.via === 'relay');
-           const st = p && e.relayPeerStats(p.peerId);
-           return st ? st.transport : null;`,
+      for (const name of NAMES)
+        assert.equal(
+          await relayTransport(pages[name]),
+          'datachannel',
+          `${name}'s relay link is a data channel across the NAT`,
         );
-        assert.equal(transport, 'datachannel', `${name}'s relay link is a data channel across the NAT`);
-      }
     }, HEAR_BOUND_MS);
+    for (const name of NAMES) await core(pages[name], 'await v.leave();');
+  });
+
+  it('3. Bob’s network lets no UDP out: the call moves to the relay and Bob talks over its WebSocket', async () => {
+    await lab.setNat(HOME.alice, 'port-restricted');
+    await lab.blockUdp(HOME.bob);
+    for (const name of NAMES) await pages[name].reload();
+    const t0 = Date.now();
+    for (const name of NAMES) await enterVoice(pages[name], rig.channel);
+    await eventually(async () => {
+      for (const name of NAMES) assert.equal(await route(pages[name]), 'relay', `${name} is on the relay`);
+    }, MOVE_BOUND_MS);
+    figures.udpBlockedToRelayMs = Date.now() - t0;
+    await hearEachOther('through the relay, with no UDP for Bob');
+    figures.udpBlockedHearMs = Date.now() - t0;
+    await eventually(async () => {
+      assert.equal(await relayTransport(pages.alice), 'datachannel', "Alice's relay link is a data channel");
+    }, HEAR_BOUND_MS);
+    assert.equal(
+      await relayTransport(pages.bob),
+      'websocket',
+      "Bob's relay link is the WebSocket (no UDP gets out)",
+    );
   });
 });

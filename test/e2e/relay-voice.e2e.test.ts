@@ -38,7 +38,15 @@ import { ServerSession } from '../../web/core/server-view.ts';
 import { eventually } from '../../web/core/testing.ts';
 import { strongestTone } from '../../web/voice/tone.ts';
 import { toneWav } from '../../web/voice/wav.ts';
-import { core, enterVoice, hideIp, joinByLink, receivedTone, tilesOf } from '../helpers/app-page.ts';
+import {
+  core,
+  enterVoice,
+  hideIp,
+  joinByLink,
+  receivedTone,
+  relayTransport,
+  tilesOf,
+} from '../helpers/app-page.ts';
 import { coturnMissing } from '../helpers/coturn.ts';
 import { STEP_TIMEOUT_MS } from '../helpers/e2e.ts';
 import { nodeSocket } from '../helpers/signal.ts';
@@ -66,14 +74,6 @@ const NO_DATA_CHANNEL = `
   };
 })();`;
 
-/** The transport of the page's relay link, as its route indicator reports it. */
-const transportOf = (page: Page): Promise<string | null> =>
-  core(
-    page,
-    `const p = e.participants.value.find((x) => x.via === 'relay');
-     const st = p && e.relayPeerStats(p.peerId);
-     return st ? st.transport : null;`,
-  );
 const MOVE_BOUND_MS = 15_000;
 /** Relay cut → every client joined again and hearing: the stated bound (measured 0.5–0.9 s). */
 const RESTART_BOUND_MS = 5_000;
@@ -310,7 +310,7 @@ describe('voice through the relay, end to end', { timeout: 240_000, skip: coturn
       figures[`carolCandidatesAt_${name}`] = fromCarol.length;
     }
     // Her own link to the relay: a data channel, and through coturn (a relay candidate on her side).
-    assert.equal(await transportOf(pages.carol), 'datachannel', "Carol's relay link is a data channel");
+    assert.equal(await relayTransport(pages.carol), 'datachannel', "Carol's relay link is a data channel");
     const links = await core<{ local: string; remote: string }[]>(
       pages.carol,
       `const out = [];
@@ -389,8 +389,8 @@ describe('voice through the relay, end to end', { timeout: 240_000, skip: coturn
       (await core<number>(page, 'return globalThis.__signalsDropped || 0;')) > 0,
       'the relay did offer',
     );
-    assert.equal(await transportOf(page), 'websocket', "Dave's link is the WebSocket");
-    assert.equal(await transportOf(pages.bob), 'datachannel', "Bob's link is a data channel");
+    assert.equal(await relayTransport(page), 'websocket', "Dave's link is the WebSocket");
+    assert.equal(await relayTransport(pages.bob), 'datachannel', "Bob's link is a data channel");
     assert.equal(await toneFrom(pages.alice, dave), DAVE_TONE, 'Alice hears Dave');
   });
 

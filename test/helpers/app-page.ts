@@ -32,6 +32,16 @@ export function receivedTone(
   ).then((r) => (r ? strongestTone(r.samples, r.rate, [...candidates]) : undefined));
 }
 
+/** The transport of the page's relay link (`datachannel`, `websocket`), as its route indicator reports it; null off the relay. */
+export function relayTransport(page: Page): Promise<string | null> {
+  return core(
+    page,
+    `const p = e.participants.value.find((x) => x.via === 'relay');
+     const st = p && e.relayPeerStats(p.peerId);
+     return st ? st.transport : null;`,
+  );
+}
+
 /** The video tiles the page's call shows: whose, what kind, and whether the track is live. */
 export function tilesOf(page: Page): Promise<{ kind: string; userId: string; live: boolean }[]> {
   return core(

@@ -61,6 +61,8 @@ export interface NatLab {
   readonly homes: ReadonlyMap<string, Home>;
   /** Switches a home's router to another NAT behaviour (flows already mapped keep theirs). */
   setNat(home: string, nat: NatBehaviour): Promise<void>;
+  /** The router drops every UDP packet from its home (a network that lets only TCP out). */
+  blockUdp(home: string): Promise<void>;
   /** The router's NAT rules as `iptables -S` prints them, for messages. */
   natRules(home: string): Promise<string>;
   /** The command line prefix that runs a program in a home's namespace (`ip netns exec <ns>`). */
@@ -325,6 +327,21 @@ export async function createNatLab(specs: HomeSpec[]): Promise<NatLab> {
         const h = home(name);
         await inNs(h.routerNs, IPTABLES, '-t', 'nat', '-R', 'POSTROUTING', '1', ...masquerade(nat));
         h.nat = nat;
+      },
+      async blockUdp(name) {
+        await inNs(
+          home(name).routerNs,
+          IPTABLES,
+          '-I',
+          'FORWARD',
+          '1',
+          '-i',
+          'lan',
+          '-p',
+          'udp',
+          '-j',
+          'DROP',
+        );
       },
       natRules: (name) => inNs(home(name).routerNs, IPTABLES, '-t', 'nat', '-S', 'POSTROUTING'),
       inHome: (name) => [IP, 'netns', 'exec', home(name).ns],
