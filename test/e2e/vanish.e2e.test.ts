@@ -127,18 +127,34 @@ describe('a peer vanishes from a voice call (tab killed, tab closed, network cut
       ids[name] = await core<string>(pages[name], 'return s.meId;');
     }
     for (const name of NAMES) await enterVoice(pages[name], lounge);
-    for (const name of NAMES) {
-      const others = NAMES.filter((n) => n !== name).map((n) => ids[n]);
-      await eventually(async () => {
-        for (const id of others) {
-          const seen = await seenBy(pages[name], id, lounge);
-          assert.deepEqual(
-            seen,
-            { inCall: true, online: true, inVoice: true },
-            `${name} sees ${id} in the call`,
-          );
-        }
-      }, CALL_BOUND_MS);
+    try {
+      for (const name of NAMES) {
+        const others = NAMES.filter((n) => n !== name).map((n) => ids[n]);
+        await eventually(async () => {
+          for (const id of others) {
+            const seen = await seenBy(pages[name], id, lounge);
+            assert.deepEqual(
+              seen,
+              { inCall: true, online: true, inVoice: true },
+              `${name} sees ${id} in the call`,
+            );
+          }
+        }, CALL_BOUND_MS);
+      }
+    } catch (error) {
+      // What each call was doing, so a failure here can be read afterwards.
+      for (const name of NAMES)
+        console.error(
+          `vanish: ${name} (${ids[name]}): ${JSON.stringify(
+            await core(
+              pages[name],
+              `return { route: v.route.value, status: v.status.value, relay: v.relayStatus.value,
+                 unreachable: v.joined ? [...v.joined.unreachable] : [],
+                 participants: e.participants.value.map((p) => [p.userId, p.via]) };`,
+            ),
+          )}`,
+        );
+      throw error;
     }
   });
 
