@@ -22,7 +22,6 @@ import { generateIdentity } from '../crypto/identity.ts';
 import { encodeRelay, FORWARD_HEADER, mintRelayTicket, RELAY_TYPE } from '../protocol/relay.ts';
 import { startRelay } from '../relay/server.ts';
 import { RelayTestClient } from '../relay/test-client.ts';
-import { freePort } from '../test/helpers/coturn.ts';
 import { type Bench, type Figure, figure } from './figure.ts';
 import { BUCKETS, bucketOf, merge, percentile } from './latency-histogram.ts';
 
@@ -48,15 +47,13 @@ async function serve(handle: (cmd: Record<string, unknown>) => Promise<Reply>): 
 
 async function serverChild(kind: string): Promise<void> {
   let port: number;
-  if (kind === 'relay' || kind === 'relay-mux') {
+  if (kind === 'relay') {
     port = (
       await startRelay({
         host: '127.0.0.1',
         port: 0,
         serverKey: fromHex(process.env.BENCH_KEY!),
         maxConnectionsPerIp: Number.POSITIVE_INFINITY,
-        // `[relay] udp_port`: every data channel on one port (ICE UDP mux).
-        ...(kind === 'relay-mux' ? { peer: { udpPort: await freePort() } } : {}),
       })
     ).port;
   } else {
@@ -79,7 +76,7 @@ async function serverChild(kind: string): Promise<void> {
 }
 
 /**
- * One data-channel listener. Under the bench's load (three servers and six client
+ * One data-channel listener. Under the bench's load (two servers and four client
  * processes on two cores) a channel now and then fails to open in time: a fresh client
  * tries again, at most twice, and says so. The figures are about forwarding, not set-up.
  */
@@ -209,7 +206,7 @@ class Child {
 // ---- driver ----------------------------------------------------------------------
 
 interface Target {
-  readonly name: 'relay' | 'ws' | 'relay-dc' | 'relay-dc-mux';
+  readonly name: 'relay' | 'ws' | 'relay-dc';
   readonly server: Child;
   readonly clients: Child[];
   readonly url: string;
@@ -230,7 +227,7 @@ type Stats = { received: number; hist: number[] };
 async function step(t: Target, n: number): Promise<StepResult> {
   const per = Math.ceil(n / t.clients.length);
   const share = (i: number) => Math.max(0, Math.min(per, n - i * per));
-  if (t.name === 'relay-dc' || t.name === 'relay-dc-mux')
+  if (t.name === 'relay-dc')
     await Promise.all(t.clients.map((c, i) => c.ask({ dcListeners: share(i), dcUrl: t.url })));
   else await Promise.all(t.clients.map((c, i) => c.ask({ listeners: share(i) })));
   await Promise.all(t.clients.map((c) => c.ask({ reset: true })));
@@ -347,32 +344,13 @@ const relayBench: Bench = async (log = () => {}) => {
     };
     targets.push(dc);
     await Promise.all(relayTarget.clients.map((c) => c.ask({ listeners: 0 })));
-    // The same over one UDP port for all (`[relay] udp_port`), a relay child of its own.
-    const muxServer = new Child('relay-mux', { BENCH_KEY: toHex(key.publicKey) });
-    const muxClients = Array.from(
-      { length: CLIENT_PROCESSES },
-      () => new Child('clients', { BENCH_SECRET: toHex(key.secretKey) }),
-    );
-    children.push(muxServer, ...muxClients);
-    const muxUrl = `ws://127.0.0.1:${(await muxServer.next()).port}/relay`;
-    await Promise.all(muxClients.map((c) => c.ask({ url: muxUrl, relay: true })));
-    const mux: Target = {
-      name: 'relay-dc-mux',
-      server: muxServer,
-      clients: muxClients,
-      url: muxUrl,
-      speaker: await openSpeaker({ name: 'relay', url: muxUrl }, key.secretKey, 'bench-dc'),
-    };
-    targets.push(mux);
-    for (const [i, n] of DC_STEPS.entries()) {
-      for (const t of i % 2 === 0 ? [dc, mux] : [mux, dc]) {
-        const r = await step(t, n);
-        log(
-          `${t.name} n=${n}: delivered ${(r.delivered * 100).toFixed(2)}%, added latency p50 ${r.p50.toFixed(2)} ms ` +
-            `p99 ${r.p99.toFixed(2)} ms, relay ${(r.cpuShare * 100).toFixed(1)}% of a core, ${r.usPerForward.toFixed(2)} µs CPU/forward`,
-        );
-        last.set(t.name, r);
-      }
+    for (const n of DC_STEPS) {
+      const r = await step(dc, n);
+      log(
+        `relay-dc n=${n}: delivered ${(r.delivered * 100).toFixed(2)}%, added latency p50 ${r.p50.toFixed(2)} ms ` +
+          `p99 ${r.p99.toFixed(2)} ms, relay ${(r.cpuShare * 100).toFixed(1)}% of a core, ${r.usPerForward.toFixed(2)} µs CPU/forward`,
+      );
+      last.set('relay-dc', r);
     }
     const perCore = (r: StepResult | undefined) => (r ? r.n / Math.max(r.cpuShare, 1e-3) : 0);
     const [relay, bare] = [best.get('relay'), best.get('ws')];
@@ -426,20 +404,6 @@ const relayBench: Bench = async (log = () => {}) => {
         'ms',
         `relay over ws at ${maxN}`,
         relayTop.p99,
-      ),
-      figure(
-        `relay over data channels on one UDP port: listener streams per core at ${DC_STEPS.at(-1)} listeners`,
-        perCore(last.get('relay-dc-mux')),
-        'streams',
-        'a port per client',
-        perCore(last.get('relay-dc')),
-      ),
-      figure(
-        `relay over data channels on one UDP port: added latency p99 at ${DC_STEPS.at(-1)} listeners`,
-        last.get('relay-dc-mux')!.p99,
-        'ms',
-        'a port per client',
-        last.get('relay-dc')!.p99,
       ),
       figure(
         'relay: memory per connected client (RSS)',

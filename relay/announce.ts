@@ -15,7 +15,7 @@ const CANDIDATE = /^(a=)?candidate:(\S+) (\d+) (\S+) (\d+) (\S+) (\d+) typ (\S+)
 
 export interface Twin {
   readonly line: string;
-  /** Component and port: host candidates on several addresses (one UDP mux port) share one twin. */
+  /** Component and port: host candidates on several addresses of one socket share one twin. */
   readonly key: string;
 }
 

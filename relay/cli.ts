@@ -20,8 +20,8 @@ export const RELAY_USAGE = `  relay              run the voice relay alone
     --data DIR         … or the signal server's data dir, to read it from server.key
     --trusted-proxy A  a proxy whose X-Forwarded-For names the client (repeatable;
                        default loopback; none: believe no header)
-    --udp-port PORT    one UDP port for every data channel (open it in the
-                       firewall); default a port of its own for each
+    --udp-ports A-B    the UDP ports data channels take, one per client (open
+                       them in the firewall); default any
     --announced-ip IP  the public address clients dial, behind a 1:1 NAT`;
 
 export async function relayCommand(argv: string[], usageError: (message: string) => Error): Promise<void> {
@@ -33,7 +33,7 @@ export async function relayCommand(argv: string[], usageError: (message: string)
       'server-key': { type: 'string' },
       data: { type: 'string' },
       'trusted-proxy': { type: 'string', multiple: true },
-      'udp-port': { type: 'string' },
+      'udp-ports': { type: 'string' },
       'announced-ip': { type: 'string' },
     },
     strict: true,
@@ -56,9 +56,14 @@ export async function relayCommand(argv: string[], usageError: (message: string)
   const trustedProxies = proxies.includes('none') ? [] : proxies;
   const bad = trustedProxies.find((p) => !validProxyEntry(p));
   if (bad !== undefined) throw usageError(`--trusted-proxy ${bad}: "loopback", "none" or an IP address`);
-  const udpPort = values['udp-port'] === undefined ? undefined : Number(values['udp-port']);
-  if (udpPort !== undefined && (!Number.isInteger(udpPort) || udpPort < 1 || udpPort > 65535))
-    throw usageError(`invalid --udp-port: ${values['udp-port']}`);
+  const range = values['udp-ports'];
+  let ports: [number, number] | undefined;
+  if (range !== undefined) {
+    const m = /^(\d{1,5})-(\d{1,5})$/.exec(range);
+    const [lo, hi] = m ? [Number(m[1]), Number(m[2])] : [0, 0];
+    if (!m || lo < 1 || hi > 65535 || lo > hi) throw usageError(`invalid --udp-ports: ${range} (LOW-HIGH)`);
+    ports = [lo, hi];
+  }
   const announcedIp = values['announced-ip'];
   if (announcedIp !== undefined && isIP(announcedIp) === 0)
     throw usageError(`--announced-ip ${announcedIp}: not an IP address`);
@@ -68,7 +73,7 @@ export async function relayCommand(argv: string[], usageError: (message: string)
     serverKey,
     trustedProxies,
     peer: {
-      ...(udpPort !== undefined ? { udpPort } : {}),
+      ...(ports ? { portRangeBegin: ports[0], portRangeEnd: ports[1] } : {}),
       ...(announcedIp !== undefined ? { announcedIp } : {}),
     },
   });

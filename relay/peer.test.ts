@@ -1,8 +1,9 @@
 /**
  * The relay's data channels as a self-hoster's network needs them (real
- * node-datachannel on loopback): every client on one UDP port (ICE UDP mux), so a
- * firewall needs one rule; and, behind a 1:1 NAT, reachable at the announced address
- * (relay/announce.ts) by clients that can reach nothing else of the relay's.
+ * node-datachannel on loopback): every client's channel on a port of a given range, so
+ * a firewall needs one rule; and, behind a 1:1 NAT, the announced address offered once
+ * beside the relay's own (relay/announce.ts). Reaching it through a real 1:1 NAT is
+ * not tested here: see the announce test's comment.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -39,10 +40,27 @@ describe('relay data channels for a self-hoster’s network', () => {
     relays.push(relay);
     return relay;
   };
-  const join = async (relay: StandaloneRelay) => {
-    const c = await RelayTestClient.connect(relay.url, ticket());
-    clients.push(c);
-    return c;
+  /**
+   * A client with its data channel open. On a machine loaded past its cores a channel
+   * sometimes never opens (seen with a port range, with ICE UDP mux, and in the relay
+   * bench; the app then stays on the WebSocket): a fresh client tries once more, since
+   * these tests are about the ports and addresses offered, not about ICE under load.
+   */
+  const joinOnChannel = async (relay: StandaloneRelay) => {
+    for (let attempt = 1; ; attempt++) {
+      const c = await RelayTestClient.connect(relay.url, ticket());
+      clients.push(c);
+      try {
+        await c.openDataChannel();
+        return c;
+      } catch (error) {
+        c.close();
+        if (attempt === 2) throw error;
+        console.error(
+          `peer.test: a data channel did not open, trying a fresh client: ${(error as Error).message}`,
+        );
+      }
+    }
   };
   after(async () => {
     for (const c of clients) c.close();
@@ -50,23 +68,25 @@ describe('relay data channels for a self-hoster’s network', () => {
     (await import('node-datachannel')).cleanup();
   });
 
-  it('puts every client’s data channel on the one UDP port it is given, and frames flow over them', async () => {
-    const udpPort = await freePort();
-    const relay = await start({ bindAddress: '127.0.0.1', udpPort });
-    const [a, b, c] = [await join(relay), await join(relay), await join(relay)];
-    for (const x of [a, b, c]) await x.openDataChannel();
-    for (const x of [a, b, c]) {
+  it('puts every client’s data channel on a port of the range it is given, and frames flow over them', async () => {
+    const low = await freePort();
+    const [begin, end] = [low, Math.min(65535, low + 49)];
+    const relay = await start({ bindAddress: '127.0.0.1', portRangeBegin: begin, portRangeEnd: end });
+    const [a, b, c] = [await joinOnChannel(relay), await joinOnChannel(relay), await joinOnChannel(relay)];
+    const portOf = (x: RelayTestClient) => {
       const hosts = x.relayCandidates.map(parts).filter((p) => p.type === 'host');
       assert.ok(hosts.length > 0, `the relay offered host candidates: ${x.relayCandidates.join(' | ')}`);
-      assert.deepEqual(
-        [...new Set(hosts.map((p) => p.port))],
-        [udpPort],
-        `every host candidate of the relay is on UDP port ${udpPort}: ${x.relayCandidates.join(' | ')}`,
-      );
-    }
+      for (const h of hosts)
+        assert.ok(
+          h.port >= begin && h.port <= end,
+          `every host candidate of the relay is in UDP ${begin}-${end}: ${x.relayCandidates.join(' | ')}`,
+        );
+      return hosts[0]!.port;
+    };
+    assert.equal(new Set([a, b, c].map(portOf)).size, 3, 'a port of its own for each client');
     a.sendFrame(frame(1));
     for (const x of [b, c])
-      await x.until(() => x.received.length === 1, 5000, 'the frame over the shared port');
+      await x.until(() => x.received.length === 1, 5000, 'the frame over their data channels');
     assert.deepEqual(
       [b, c].map((x) => x.received[0]!.via),
       ['dc', 'dc'],
@@ -75,19 +95,21 @@ describe('relay data channels for a self-hoster’s network', () => {
     assert.equal(relay.relay.transportTotals.framesIn.dc, 1, 'and it came in over one');
   });
 
-  it('announces an address behind a 1:1 NAT: a client that reaches only that one opens its data channel', async () => {
-    // 127.0.0.2 stands in for the public address the NAT maps onto this host: the relay
-    // listens on every address (no bind address), and the client takes only the announced ones.
-    const announcedIp = '127.0.0.2';
-    const relay = await start({ udpPort: await freePort(), announcedIp });
-    const a = await join(relay);
-    const b = await join(relay);
-    for (const x of [a, b]) await x.openDataChannel({ accept: (c) => parts(c).address === announcedIp });
+  it('announces the address behind a 1:1 NAT once per port, beside its own', async () => {
+    // Offered, not dialled: a loopback stand-in for the NAT cannot be. The relay's wildcard
+    // socket answers a check sent to 127.0.0.2 from 127.0.0.1 (the kernel's pick), which a
+    // real NAT would rewrite to the public address, so only a peer-reflexive race connected.
+    const announcedIp = '203.0.113.10';
+    const relay = await start({ bindAddress: '127.0.0.1', announcedIp });
+    const a = await joinOnChannel(relay);
+    const b = await joinOnChannel(relay);
     for (const x of [a, b]) {
+      const own = x.relayCandidates.map(parts).filter((p) => p.address === '127.0.0.1');
       const announced = x.relayCandidates.map(parts).filter((p) => p.address === announcedIp);
-      assert.ok(
-        announced.length >= 1,
-        `the relay announced ${announcedIp}: ${x.relayCandidates.join(' | ')}`,
+      assert.deepEqual(
+        announced,
+        own.map((p) => ({ ...p, address: announcedIp })),
+        `the relay announced ${announcedIp} once per port of its own: ${x.relayCandidates.join(' | ')}`,
       );
       assert.ok(
         x.relayCandidates.some((c) => parts(c).address !== announcedIp),
@@ -95,17 +117,17 @@ describe('relay data channels for a self-hoster’s network', () => {
       );
     }
     a.sendFrame(frame(2));
-    await b.until(() => b.received.length === 1, 5000, 'a frame through the announced address');
+    await b.until(() => b.received.length === 1, 5000, 'a frame, the announced address beside the others');
     assert.equal(b.received[0]!.via, 'dc', 'over the data channel');
     assert.equal(relay.relay.transportTotals.framesIn.dc, 1, 'in over the data channel too');
   });
 
-  it('takes [relay] udp_port and announced_ip from the server’s tincan.toml for its in-process relay', async () => {
+  it('takes [relay] udp_ports and announced_ip from the server’s tincan.toml for its in-process relay', async () => {
     const dir = await mkdtemp(pathJoin(tmpdir(), 'tincan-relay-udp-'));
     try {
       await writeFile(
         pathJoin(dir, 'tincan.toml'),
-        '[relay]\nudp_port = 10000\nannounced_ip = "203.0.113.10"\n',
+        '[relay]\nudp_ports = [10000, 10099]\nannounced_ip = "203.0.113.10"\n',
       );
       const server = await startServer({
         host: '127.0.0.1',
@@ -115,7 +137,11 @@ describe('relay data channels for a self-hoster’s network', () => {
         log: { info: () => {}, warn: () => {} },
       });
       try {
-        assert.deepEqual(server.relay?.options.peer, { udpPort: 10000, announcedIp: '203.0.113.10' });
+        assert.deepEqual(server.relay?.options.peer, {
+          portRangeBegin: 10000,
+          portRangeEnd: 10099,
+          announcedIp: '203.0.113.10',
+        });
       } finally {
         await server.close();
       }
@@ -124,16 +150,20 @@ describe('relay data channels for a self-hoster’s network', () => {
     }
   });
 
-  it('tincan relay refuses a bad --udp-port or --announced-ip with a usage error', async () => {
+  it('tincan relay refuses bad --udp-ports or --announced-ip with a usage error', async () => {
     const usage = (message: string) => new Error(`usage: ${message}`);
     const key = toBase64url(serverKey.publicKey);
     await assert.rejects(
-      relayCommand(['--server-key', key, '--udp-port', '70000'], usage),
-      /usage: invalid --udp-port: 70000/,
+      relayCommand(['--server-key', key, '--udp-ports', '10000-70000'], usage),
+      /usage: invalid --udp-ports: 10000-70000/,
     );
     await assert.rejects(
-      relayCommand(['--server-key', key, '--udp-port', '0'], usage),
-      /usage: invalid --udp-port: 0/,
+      relayCommand(['--server-key', key, '--udp-ports', '10099-10000'], usage),
+      /usage: invalid --udp-ports: 10099-10000/,
+    );
+    await assert.rejects(
+      relayCommand(['--server-key', key, '--udp-ports', '10000'], usage),
+      /usage: invalid --udp-ports: 10000 \(LOW-HIGH\)/,
     );
     await assert.rejects(
       relayCommand(['--server-key', key, '--announced-ip', 'relay.example.org'], usage),

@@ -20,13 +20,9 @@ export interface PeerOptions {
   readonly iceServers?: readonly string[];
   /** Bind ICE to one address (`127.0.0.1` for loopback tests). */
   readonly bindAddress?: string;
+  /** The UDP ports the data channels take, one per client (`[relay] udp_ports`), for a firewall rule. */
   readonly portRangeBegin?: number;
   readonly portRangeEnd?: number;
-  /**
-   * One UDP port for every client's data channel (ICE UDP mux), so a firewall needs one
-   * rule; absent, each connection takes a port of its own (of the range, if given).
-   */
-  readonly udpPort?: number;
   /** The public address clients dial behind a 1:1 NAT (relay/announce.ts). */
   readonly announcedIp?: string;
 }
@@ -78,13 +74,13 @@ export class RelayPeer {
         const ndc = await load();
         if (this.closed) return;
         this.pc?.close();
-        const { udpPort, announcedIp } = this.options;
+        const { announcedIp } = this.options;
+        // Not ICE UDP mux (one port for all): under load some of its channels never opened.
         const pc = new ndc.PeerConnection(this.name, {
           iceServers: [...(this.options.iceServers ?? [])],
           bindAddress: this.options.bindAddress,
-          ...(udpPort !== undefined
-            ? { enableIceUdpMux: true, portRangeBegin: udpPort, portRangeEnd: udpPort }
-            : { portRangeBegin: this.options.portRangeBegin, portRangeEnd: this.options.portRangeEnd }),
+          portRangeBegin: this.options.portRangeBegin,
+          portRangeEnd: this.options.portRangeEnd,
           maxMessageSize: 16 * 1024,
         });
         this.pc = pc;

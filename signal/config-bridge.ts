@@ -38,7 +38,7 @@ export function toHubOptions(config: ServerConfig, turnSecretValue: string): Hub
     defaultRole: server.defaultRole,
     powDifficulty: server.powDifficulty,
     trustedProxies: server.trustedProxies,
-    relayUdp: { port: config.relay.udpPort, announcedIp: config.relay.announcedIp },
+    relayUdp: { ports: config.relay.udpPorts, announcedIp: config.relay.announcedIp },
     maxConnectionsPerIp: server.maxConnectionsPerIp,
     maxSessionsPerIdentity: server.maxSessionsPerIdentity,
     authSkewMs: server.authSkewSeconds * 1000,

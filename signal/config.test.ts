@@ -54,7 +54,7 @@ describe('config: defaults and the example file', () => {
     assert.equal(c.server.publicUrl, 'https://chat.example.org');
     assert.equal(c.turn.secret, 'change-me-to-a-long-random-string');
     assert.equal(c.turn.urls.length, 3);
-    assert.deepEqual(c.relay, { udpPort: 10000, announcedIp: '203.0.113.10' });
+    assert.deepEqual(c.relay, { udpPorts: [10000, 10199], announcedIp: '203.0.113.10' });
     assert.deepEqual(c.roles.get('dj'), {
       permissions: ['move', 'speak', 'send', 'upload'],
       rate: { perSecond: 30, burst: 60 },
@@ -97,7 +97,7 @@ describe('config: defaults and the example file', () => {
       'permissions',
       'rate',
       'priority',
-      'udp_port',
+      'udp_ports',
       'announced_ip',
       'secret',
       'urls',
@@ -137,7 +137,7 @@ describe('config: values', () => {
       max_send_queue_bytes = "2MiB"
       max_topics_per_connection = 8
       [relay]
-      udp_port = 3480
+      udp_ports = [3480, 3480]
       announced_ip = "2001:db8::7"
       [turn]
       secret = "0123456789abcdef0123"
@@ -165,7 +165,7 @@ describe('config: values', () => {
       maxSendQueueBytes: 2 << 20,
       maxTopicsPerConnection: 8,
     });
-    assert.deepEqual(c.relay, { udpPort: 3480, announcedIp: '2001:db8::7' });
+    assert.deepEqual(c.relay, { udpPorts: [3480, 3480], announcedIp: '2001:db8::7' });
     assert.deepEqual(c.turn, {
       secret: '0123456789abcdef0123',
       urls: ['turns:turn.example.org:5349?transport=tcp'],
@@ -266,9 +266,11 @@ describe('config: refusals name the file and the key', () => {
       '[limits]\nmax_send_queue_bytes = "64 KiB"\nmax_frame_bytes = "128 KiB"',
       'limits.max_send_queue_bytes',
     );
-    refuses('[relay]\nudp_port = 0', 'relay.udp_port');
-    refuses('[relay]\nudp_port = 65536', 'relay.udp_port');
-    refuses('[relay]\nudp_port = "10000"', 'relay.udp_port');
+    refuses('[relay]\nudp_ports = [0, 10]', 'relay.udp_ports[0]');
+    refuses('[relay]\nudp_ports = [10000, 65536]', 'relay.udp_ports[1]');
+    refuses('[relay]\nudp_ports = [10000]', 'relay.udp_ports');
+    refuses('[relay]\nudp_ports = "10000-10199"', 'relay.udp_ports');
+    refuses('[relay]\nudp_ports = [10199, 10000]', 'relay.udp_ports');
     refuses('[relay]\nannounced_ip = "chat.example.org"', 'relay.announced_ip');
     refuses('[relay]\nannounced_ip = "10.0.0.0/8"', 'relay.announced_ip');
     refuses('[turn]\nttl_seconds = 59', 'turn.ttl_seconds');

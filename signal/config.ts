@@ -85,8 +85,8 @@ export interface ServerConfig {
   roles: ReadonlyMap<string, RoleConfig>;
   /** The in-process relay's data channels (`[relay]`). */
   relay: {
-    /** One UDP port for every member's data channel; undefined: a port of its own each. */
-    udpPort: number | undefined;
+    /** The UDP ports members' data channels take, one each (`[min, max]`); undefined: any. */
+    udpPorts: readonly [number, number] | undefined;
     /** The public address members dial, behind a 1:1 NAT. */
     announcedIp: string | undefined;
   };
@@ -179,7 +179,7 @@ export function defaultConfig(): ServerConfig {
       maxTopicsPerConnection: 64,
     },
     roles: defaultRoles(),
-    relay: { udpPort: undefined, announcedIp: undefined },
+    relay: { udpPorts: undefined, announcedIp: undefined },
     turn: { secret: undefined, urls: [], ttlSeconds: 86400 },
     channels: undefined,
     fixedChannels: false,
@@ -309,7 +309,7 @@ const ipAddress: Check<string> = (v, path) =>
   typeof v === 'string' && isIP(v) !== 0 ? v : fail(path, 'an IP address');
 
 const relaySection = object({
-  udp_port: optional(int({ min: 1, max: 65535 })),
+  udp_ports: optional(array(int({ min: 1, max: 65535 }), { min: 2, max: 2 })),
   announced_ip: optional(ipAddress),
 });
 
@@ -505,7 +505,9 @@ function build(raw: unknown): ServerConfig {
   if (!roles.has(server.defaultRole)) throw new ValidationError('server.default_role', 'the name of a role');
 
   const r = f.relay ?? {};
-  config.relay = { udpPort: r.udp_port, announcedIp: r.announced_ip };
+  const ports = r.udp_ports;
+  if (ports && ports[0]! > ports[1]!) throw new ValidationError('relay.udp_ports', '[lowest, highest] port');
+  config.relay = { udpPorts: ports && [ports[0]!, ports[1]!], announcedIp: r.announced_ip };
 
   const t = f.turn ?? {};
   config.turn = {

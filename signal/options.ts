@@ -28,8 +28,8 @@ export interface HubOptions {
   powDifficulty: number;
   /** Peers whose X-Forwarded-For names the client (relay/client-ip.ts): addresses, or `loopback`. */
   trustedProxies: readonly string[];
-  /** The in-process relay's data channels: one UDP port for all, and the address announced behind a 1:1 NAT. */
-  relayUdp: { port: number | undefined; announcedIp: string | undefined };
+  /** The in-process relay's data channels: their UDP ports (`[min, max]`), and the address announced behind a 1:1 NAT. */
+  relayUdp: { ports: readonly [number, number] | undefined; announcedIp: string | undefined };
   maxConnectionsPerIp: number;
   maxSessionsPerIdentity: number;
   authSkewMs: number;
@@ -62,7 +62,7 @@ export function testHubOptions(overrides: Partial<HubOptions> = {}): HubOptions 
     defaultRole: 'guest',
     powDifficulty: 0,
     trustedProxies: DEFAULT_TRUSTED_PROXIES,
-    relayUdp: { port: undefined, announcedIp: undefined },
+    relayUdp: { ports: undefined, announcedIp: undefined },
     maxConnectionsPerIp: 50,
     maxSessionsPerIdentity: 10,
     authSkewMs: 120_000,

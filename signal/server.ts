@@ -96,7 +96,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
           trustedProxies: hubOptions.trustedProxies,
           ...options.relayOptions,
           peer: {
-            ...(hubOptions.relayUdp.port !== undefined ? { udpPort: hubOptions.relayUdp.port } : {}),
+            ...(hubOptions.relayUdp.ports !== undefined
+              ? { portRangeBegin: hubOptions.relayUdp.ports[0], portRangeEnd: hubOptions.relayUdp.ports[1] }
+              : {}),
             ...(hubOptions.relayUdp.announcedIp !== undefined
               ? { announcedIp: hubOptions.relayUdp.announcedIp }
               : {}),

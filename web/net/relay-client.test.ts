@@ -297,6 +297,16 @@ describe('RelayClient over WebRTC data channels to a standalone relay', () => {
     await eventually(() => assert.equal(b.peers.value.size, 1, 'B knows A'));
     const bHears = hearing(b, a);
     const aHears = hearing(a, b);
+    // One frame each first: the relay forwards over a client's data channel once that
+    // client's own traffic comes that way (its ping on open may still be on its way).
+    sendAll(a, 1, 50);
+    sendAll(b, 1, 150);
+    await eventually(() => {
+      assert.deepEqual(bHears, [50], 'B hears A’s first frame');
+      assert.deepEqual(aHears, [150], 'A hears B’s first frame');
+    });
+    bHears.length = 0;
+    aHears.length = 0;
     const before = relay.relay.transportTotals;
     sendAll(a, 20);
     sendAll(b, 10, 100);
