@@ -33,7 +33,6 @@ export class RelayTestClient {
   private early: { candidate: string; mid: string }[] = [];
   /** Every candidate the relay offered this client's data channel (in its answer, then trickled). */
   readonly relayCandidates: string[] = [];
-  private accept: (candidate: string) => boolean = () => true;
   /** Candidates libdatachannel refused to add (see addCandidate). */
   readonly candidateErrors: string[] = [];
   private readonly waiters = new Set<() => void>();
@@ -124,16 +123,8 @@ export class RelayTestClient {
    * knows (a PING over it, as RelayClient sends on open: the relay forwards over the
    * channel the client's own voice traffic takes).
    */
-  async openDataChannel(
-    options: {
-      bindAddress?: string;
-      timeoutMs?: number;
-      /** Which of the relay's candidates to use (a test's stand-in for a network that reaches only some). */
-      accept?: (candidate: string) => boolean;
-    } = {},
-  ): Promise<void> {
+  async openDataChannel(options: { bindAddress?: string; timeoutMs?: number } = {}): Promise<void> {
     const { bindAddress = '127.0.0.1', timeoutMs = 10_000 } = options;
-    this.accept = options.accept ?? (() => true);
     const ndc = await import('node-datachannel');
     const pc = new ndc.PeerConnection(`client-${this.slot}`, { iceServers: [], bindAddress });
     this.pc = pc;
@@ -168,16 +159,11 @@ export class RelayTestClient {
     if (signal.kind === 'answer') {
       for (const line of signal.sdp.split(/\r?\n/))
         if (line.startsWith('a=candidate:')) this.relayCandidates.push(line.slice(2));
-      const sdp = signal.sdp
-        .split(/\r?\n/)
-        .filter((line) => !line.startsWith('a=candidate:') || this.accept(line.slice(2)))
-        .join('\r\n');
-      pc.setRemoteDescription(sdp, 'answer');
+      pc.setRemoteDescription(signal.sdp, 'answer');
       for (const c of this.early.splice(0)) this.addCandidate(pc, c);
       this.answered = true;
     } else if (signal.kind === 'candidate') {
       this.relayCandidates.push(signal.candidate);
-      if (!this.accept(signal.candidate)) return;
       // A candidate can overtake the answer (libdatachannel refuses one before it).
       if (this.answered) this.addCandidate(pc, signal);
       else this.early.push(signal);
